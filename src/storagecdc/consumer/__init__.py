@@ -1,0 +1,1 @@
+"""Reads the layout back in order and replays it into a database."""

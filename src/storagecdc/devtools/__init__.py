@@ -1,0 +1,1 @@
+"""Local servers for the demo, tests and benchmarks: MariaDB, moto and SeaweedFS on loopback."""

@@ -1,0 +1,1 @@
+"""Per-table-span dispatchers and the router."""

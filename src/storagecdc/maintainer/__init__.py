@@ -1,0 +1,1 @@
+"""The barrier coordinator, span scheduling and checkpoint aggregation."""

@@ -1,0 +1,1 @@
+"""The changefeed lifecycle: wiring, resume, progress and metrics."""

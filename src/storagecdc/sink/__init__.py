@@ -1,0 +1,1 @@
+"""Turns change events into files on an object store."""

@@ -1,0 +1,1 @@
+"""Encoders: CSV, canal-json and Parquet."""

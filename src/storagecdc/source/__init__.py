@@ -1,0 +1,1 @@
+"""Everything that knows binlog bytes: files, the live server, schemas, transactions."""

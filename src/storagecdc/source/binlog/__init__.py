@@ -1,0 +1,1 @@
+"""Binlog framing, event decoding and row decoding."""

@@ -1,0 +1,1 @@
+"""Table schemas at every point of the stream: DDL tracking and initial schemas."""

@@ -1,0 +1,1 @@
+"""pytest plugin: mariadb_server (filled in by its owner)."""

@@ -1,0 +1,1 @@
+"""pytest plugin: s3_servers (filled in by its owner)."""
