@@ -1,0 +1,171 @@
+"""Parquet, this project's typed format (docs/output-format.md, "Formats").
+
+Columns: ``_op`` (string ``I``/``U``/``D``), ``_commit_ts`` (int64), ``_commit_time`` (timestamp ms UTC),
+``_seq`` (int64, the change's position in its transaction), ``_is_update`` (bool, only with
+``output-old-value``), then the table's columns with exact Arrow types. The schema is a pure function of
+the table version, so every file of a version has the same schema. Zero dates (strings in the model) are
+written as null. One Arrow table per file, written with ``pq.write_table``; the bytes depend only on the
+rows (no timestamps in the footer).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from storagecdc.errors import ConfigError, SinkError
+from storagecdc.model import ABSENT, ColumnInfo, RowChanges, TableInfo, ts_physical_ms
+from storagecdc.sink.formats import values as V
+from storagecdc.sink.formats.base import Chunk, Part, expand, transpose
+from storagecdc.sink.options import SinkOptions
+
+METADATA_COLUMNS = ("_op", "_commit_ts", "_commit_time", "_seq", "_is_update")
+
+_INTS = {
+    "TINYINT": (pa.int8(), pa.uint8()),
+    "BOOL": (pa.int8(), pa.uint8()),
+    "BOOLEAN": (pa.int8(), pa.uint8()),
+    "SMALLINT": (pa.int16(), pa.uint16()),
+    "MEDIUMINT": (pa.int32(), pa.uint32()),
+    "INT": (pa.int32(), pa.uint32()),
+    "INTEGER": (pa.int32(), pa.uint32()),
+    "BIGINT": (pa.int64(), pa.uint64()),
+}
+_SIMPLE = {
+    V.Kind.FLOAT: pa.float32(),
+    V.Kind.DOUBLE: pa.float64(),
+    V.Kind.DATE: pa.date32(),
+    V.Kind.DATETIME: pa.timestamp("us"),
+    V.Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    V.Kind.TIME: pa.duration("us"),
+    V.Kind.YEAR: pa.int16(),
+    V.Kind.BIT: pa.uint64(),
+    V.Kind.TEXT: pa.string(),
+    V.Kind.ENUM: pa.string(),
+    V.Kind.SET: pa.string(),
+    V.Kind.JSON: pa.string(),
+    V.Kind.BINARY: pa.binary(),
+    V.Kind.VECTOR: pa.binary(),
+}
+_ZERO_DATE_KINDS = (V.Kind.DATE, V.Kind.DATETIME, V.Kind.TIMESTAMP)
+
+
+def arrow_type(col: ColumnInfo) -> pa.DataType:
+    """The Arrow type of a column (see the module docstring and docs/output-format.md)."""
+    kind = V.column_kind(col)
+    if kind is V.Kind.INT:
+        signed, unsigned = _INTS[col.type_name]
+        return unsigned if col.unsigned else signed
+    if kind is V.Kind.DECIMAL:
+        precision = col.length or 10
+        scale = col.scale or 0
+        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    return _SIMPLE[kind]
+
+
+def arrow_schema(table: TableInfo, output_old_value: bool) -> pa.Schema:
+    """The Parquet schema of a table version; a column named like a metadata column is a ``ConfigError``."""
+    clash = [c.name for c in table.columns if c.name in METADATA_COLUMNS]
+    if clash:
+        raise ConfigError(
+            f"table {table.name}: column(s) {', '.join(clash)} collide with the Parquet metadata columns "
+            f"{', '.join(METADATA_COLUMNS)}; use another protocol for this table"
+        )
+    fields = [
+        pa.field("_op", pa.string(), nullable=False),
+        pa.field("_commit_ts", pa.int64(), nullable=False),
+        pa.field("_commit_time", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("_seq", pa.int64(), nullable=False),
+    ]
+    if output_old_value:
+        fields.append(pa.field("_is_update", pa.bool_(), nullable=False))
+    fields.extend(pa.field(c.name, arrow_type(c)) for c in table.columns)
+    return pa.schema(fields)
+
+
+def _column_builder(col: ColumnInfo, typ: pa.DataType) -> Any:
+    kind = V.column_kind(col)
+    zero_dates = kind in _ZERO_DATE_KINDS
+
+    def build(values: V.Column) -> pa.Array:
+        try:
+            return pa.array(values, type=typ)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            if not zero_dates:
+                raise
+        return pa.array([None if v.__class__ is str else v for v in values], type=typ)
+
+    return build
+
+
+class ParquetEncoder:
+    """Encodes the batches of one table version as Arrow tables and a file's tables as Parquet bytes."""
+
+    extension = ".parquet"
+
+    def __init__(self, table: TableInfo, options: SinkOptions) -> None:
+        self._table = table
+        self._old_value = options.output_old_value
+        self.schema = arrow_schema(table, options.output_old_value)
+        self._meta_width = 5 if options.output_old_value else 4
+        self._builders = [
+            _column_builder(c, self.schema.field(i + self._meta_width).type) for i, c in enumerate(table.columns)
+        ]
+        self._width = len(table.columns)
+        self._compression = None if options.compression == "none" else options.compression
+
+    def _data_arrays(self, rows: list[tuple[Any, ...]]) -> list[pa.Array]:
+        columns = transpose(rows, self._width)
+        arrays = []
+        for build, column, col in zip(self._builders, columns, self._table.columns, strict=True):
+            if ABSENT in column:
+                raise SinkError(
+                    f"table {self._table.name}: column {col.name} is missing from a row image "
+                    "(binlog_row_image=MINIMAL/NOBLOB); Parquet needs full row images"
+                )
+            try:
+                arrays.append(build(column))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as exc:
+                raise SinkError(f"table {self._table.name}: column {col.name}: {exc}") from exc
+        return arrays
+
+    def _part_table(self, part: Part, batch: RowChanges) -> pa.Table:
+        n = len(part.rows)
+        seqs = list(range(part.start_seq, part.start_seq + n))
+        if part.paired:
+            assert part.before is not None
+            old = self._data_arrays(part.before)
+            new = self._data_arrays(part.rows)
+            order = pa.array([i // 2 + (n if i % 2 else 0) for i in range(2 * n)], pa.int64())
+            data = [pa.concat_arrays([o, w]).take(order) for o, w in zip(old, new, strict=True)]
+            ops = ["D", "I"] * n
+            seqs = [s for s in seqs for _ in (0, 1)]
+        else:
+            data = self._data_arrays(part.rows)
+            ops = [part.op.value] * n
+        count = len(ops)
+        meta = [
+            pa.array(ops, pa.string()),
+            pa.array([batch.commit_ts] * count, pa.int64()),
+            pa.array([batch.commit_time_ms or ts_physical_ms(batch.commit_ts)] * count,
+                     pa.timestamp("ms", tz="UTC")),
+            pa.array(seqs, pa.int64()),
+        ]
+        if self._old_value:
+            meta.append(pa.array([part.is_update] * count, pa.bool_()))
+        return pa.Table.from_arrays(meta + data, schema=self.schema)
+
+    def encode(self, batch: RowChanges) -> Chunk:
+        tables = [self._part_table(part, batch) for part in expand(batch, self._old_value)]
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        return Chunk(table, table.num_rows, table.nbytes)
+
+    def assemble(self, chunks: list[Chunk]) -> bytes:
+        table = pa.concat_tables([c.data for c in chunks]) if chunks else self.schema.empty_table()
+        out = io.BytesIO()
+        pq.write_table(table, out, compression=self._compression or "none")
+        return out.getvalue()
+
