@@ -1,0 +1,220 @@
+"""Decoders for the binlog's packed value formats that need more than a ``struct`` field.
+
+Each ``*_decoder`` factory returns a function specialised for one column shape (precision, scale, fsp),
+which the generated row decoders call with the raw field. The value conventions are ``model.py``'s:
+dates that Python cannot hold (zero and partially-zero dates, invalid dates) come back as the text MySQL
+prints for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Context, Decimal
+
+DIG2BYTES = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
+"""Bytes that MySQL's packed decimal uses for a group of 0..9 leftover digits."""
+
+_DEC_CTX = Context(prec=200)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_DAY_CACHE: dict[int, tuple[int, int, int]] = {}
+_DAY_CACHE_MAX = 100_000
+
+
+def decimal_size(precision: int, scale: int) -> int:
+    """Bytes of a DECIMAL(precision, scale) value in MySQL's packed format."""
+    intg0, intgx = divmod(precision - scale, 9)
+    frac0, fracx = divmod(scale, 9)
+    return intg0 * 4 + DIG2BYTES[intgx] + frac0 * 4 + DIG2BYTES[fracx]
+
+
+def decimal_decoder(precision: int, scale: int) -> Callable[[bytes], Decimal]:
+    """A decoder of DECIMAL(precision, scale) packed bytes to an exact ``Decimal`` with that scale.
+
+    The format: digit groups of 9 in 4 big-endian bytes, the leftmost integer group and the rightmost
+    fraction group shortened to their digits; the top bit of the first byte set for non-negative numbers;
+    every byte inverted for negative ones.
+    """
+    if not 0 <= scale <= precision or precision > 65 or precision <= 0:
+        raise ValueError(f"invalid DECIMAL({precision},{scale})")
+    intg0, intgx = divmod(precision - scale, 9)
+    frac0, fracx = divmod(scale, 9)
+    groups: list[tuple[int, int]] = []
+    if intgx:
+        groups.append((DIG2BYTES[intgx], intgx))
+    groups += [(4, 9)] * (intg0 + frac0)
+    if fracx:
+        groups.append((DIG2BYTES[fracx], fracx))
+    size = sum(n for n, _ in groups)
+    top = 1 << (size * 8 - 1)
+    flip = (1 << (size * 8)) - 1
+    plan: list[tuple[int, int, int]] = []
+    shift = size * 8
+    for nbytes, digits in groups:
+        shift -= nbytes * 8
+        plan.append((shift, (1 << (nbytes * 8)) - 1, 10**digits))
+    steps = tuple(plan)
+    exp = -scale
+    ctx = _DEC_CTX
+
+    def decode(raw: bytes) -> Decimal:
+        u = int.from_bytes(raw, "big")
+        negative = not u & top
+        u ^= (flip ^ top) if negative else top
+        n = 0
+        for sh, mask, mul in steps:
+            n = n * mul + ((u >> sh) & mask)
+        if negative and n:
+            n = -n
+        return Decimal(n).scaleb(exp, ctx)
+
+    return decode
+
+
+def _frac_unit(fsp: int) -> tuple[int, int]:
+    """(bytes, microseconds per stored unit) of the fractional part for fsp 0..6."""
+    if not 0 <= fsp <= 6:
+        raise ValueError(f"invalid fractional-second precision {fsp}")
+    nbytes = (fsp + 1) // 2
+    return nbytes, (1, 10000, 100, 1)[nbytes]
+
+
+def frac_bytes(fsp: int) -> int:
+    """Bytes of the fractional-seconds part of TIME2/DATETIME2/TIMESTAMP2 with precision fsp."""
+    return _frac_unit(fsp)[0]
+
+
+def _frac_text(fsp: int, micro: int) -> str:
+    return "." + f"{micro:06d}"[:fsp] if fsp else ""
+
+
+def date_text(year: int, month: int, day: int) -> str:
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def datetime_text(ymd: tuple[int, int, int], hms: tuple[int, int, int], micro: int, fsp: int) -> str:
+    (y, mo, d), (h, mi, s) = ymd, hms
+    return f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}" + _frac_text(fsp, micro)
+
+
+def date_value(packed: int) -> date | str:
+    """DATE/NEWDATE: 3 bytes, little-endian ``year << 9 | month << 5 | day``."""
+    year, month, day = packed >> 9, (packed >> 5) & 15, packed & 31
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return date_text(year, month, day)
+
+
+def datetime2_decoder(fsp: int) -> Callable[[int], datetime | str]:
+    """DATETIME2(fsp): the big-endian int of its 5 + frac bytes to a naive datetime (or zero-date text)."""
+    nbytes, unit = _frac_unit(fsp)
+    shift = nbytes * 8
+    mask = (1 << shift) - 1
+
+    def decode(u: int) -> datetime | str:
+        ip = (u >> shift) - 0x8000000000
+        micro = (u & mask) * unit
+        ymd = ip >> 17
+        ym = ymd >> 5
+        hms = ip & 0x1FFFF
+        try:
+            return datetime(ym // 13, ym % 13, ymd & 31, hms >> 12, (hms >> 6) & 63, hms & 63, micro)
+        except ValueError:
+            return datetime_text((ym // 13, ym % 13, ymd & 31), (hms >> 12, (hms >> 6) & 63, hms & 63), micro, fsp)
+
+    return decode
+
+
+def _utc(seconds: int, micro: int) -> datetime:
+    days, rem = divmod(seconds, 86400)
+    ymd = _DAY_CACHE.get(days)
+    if ymd is None:
+        d = date.fromordinal(_EPOCH_ORDINAL + days)
+        ymd = (d.year, d.month, d.day)
+        if len(_DAY_CACHE) >= _DAY_CACHE_MAX:
+            _DAY_CACHE.clear()
+        _DAY_CACHE[days] = ymd
+    return datetime(ymd[0], ymd[1], ymd[2], rem // 3600, (rem // 60) % 60, rem % 60, micro, UTC)
+
+
+def zero_timestamp_text(fsp: int) -> str:
+    return "0000-00-00 00:00:00" + ("." + "0" * fsp if fsp else "")
+
+
+def timestamp2_decoder(fsp: int) -> Callable[[int], datetime | str]:
+    """TIMESTAMP2(fsp): the big-endian int of its 4 + frac bytes to a UTC datetime (0 -> zero text)."""
+    nbytes, unit = _frac_unit(fsp)
+    shift = nbytes * 8
+    mask = (1 << shift) - 1
+    zero = zero_timestamp_text(fsp)
+
+    def decode(u: int) -> datetime | str:
+        if not u:
+            return zero
+        return _utc(u >> shift, (u & mask) * unit)
+
+    return decode
+
+
+def timestamp_value(seconds: int) -> datetime | str:
+    """Old TIMESTAMP: 4-byte little-endian seconds since the epoch."""
+    return _utc(seconds, 0) if seconds else zero_timestamp_text(0)
+
+
+def time2_decoder(fsp: int) -> Callable[[int], timedelta]:
+    """TIME2(fsp): the big-endian int of its 3 + frac bytes to a (possibly negative) timedelta.
+
+    The stored value is ``(hms << 24 | microseconds)`` scaled to the fraction's width, plus an offset;
+    removing the offset leaves a signed number whose magnitude holds hours (10 bits), minutes, seconds.
+    """
+    nbytes, unit = _frac_unit(fsp)
+    shift = nbytes * 8
+    mask = (1 << shift) - 1
+    offset = 0x800000 << shift
+
+    def decode(u: int) -> timedelta:
+        n = u - offset
+        m = -n if n < 0 else n
+        hms = m >> shift
+        td = timedelta(
+            seconds=((hms >> 12) & 0x3FF) * 3600 + ((hms >> 6) & 63) * 60 + (hms & 63),
+            microseconds=(m & mask) * unit,
+        )
+        return -td if n < 0 else td
+
+    return decode
+
+
+def time_value(v: int) -> timedelta:
+    """Old TIME: signed 3-byte little-endian ``±(HH*10000 + MM*100 + SS)``."""
+    m = -v if v < 0 else v
+    td = timedelta(hours=m // 10000, minutes=(m // 100) % 100, seconds=m % 100)
+    return -td if v < 0 else td
+
+
+def datetime_value(v: int) -> datetime | str:
+    """Old DATETIME: 8-byte little-endian ``YYYYMMDDhhmmss``."""
+    d, t = divmod(v, 1000000)
+    y, mo, dd = d // 10000, (d // 100) % 100, d % 100
+    h, mi, s = t // 10000, (t // 100) % 100, t % 100
+    try:
+        return datetime(y, mo, dd, h, mi, s)
+    except ValueError:
+        return datetime_text((y, mo, dd), (h, mi, s), 0, 0)
+
+
+def set_value(members: tuple[str, ...], bits: int) -> str:
+    """SET: members whose bit is set, joined by ``,``; a bit beyond the members is an error."""
+    if bits >> len(members):
+        raise ValueError(f"SET value {bits:#x} has bits beyond its {len(members)} members")
+    return ",".join(m for i, m in enumerate(members) if bits >> i & 1)
+
+
+def enum_value(members: tuple[str, ...], index: int) -> str:
+    """ENUM: member ``index`` (1-based); 0 is the empty string of an invalid insert."""
+    if index == 0:
+        return ""
+    if index > len(members):
+        raise ValueError(f"ENUM index {index} beyond its {len(members)} members")
+    return members[index - 1]
