@@ -1,0 +1,235 @@
+"""The file writer: buffers one table span's changes and writes them as data files plus the index file.
+
+One ``StorageTableWriter`` serves one (dispatcher, table, version). Batches are encoded as they arrive (in
+slices of at most ``ENCODE_SLICE_ROWS`` rows), so the buffer holds encoded chunks, never raw rows, and a
+1M-row transaction costs about one file's worth of memory:
+
+- A file is cut when the buffered encoded size reaches ``file-size``. The cut ends at the last transaction
+  boundary in the buffer; only a transaction that alone exceeds ``file-size`` is split across files.
+- ``flush_due`` is true when the oldest buffered change of this table is older than ``flush-interval``
+  (each table by its own age, never one sweep of all tables).
+- Writing a file: the data file first (create-only), then ``meta/CDC.index`` naming it (the only
+  overwritten object besides the checkpoint). ``flush`` writes everything buffered; callers call it between
+  transactions (on a barrier, or when ``flush_due``).
+- Directories: ``<schema>/<table>/<version>[/<partition>][/<date>]``. The date is the UTC date of the file's
+  first change (``date-source=commit-ts``, deterministic) or of the wall clock at the write; a new date
+  directory starts at index 1.
+- Resume: the first time a directory is used, the writer reads its index file and probes the following
+  indexes until one is free, so an existing data file is never overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from storagecdc.errors import ObjectExistsError, ObjectNotFoundError, SinkError
+from storagecdc.model import RowChanges, TableInfo, TableName
+from storagecdc.sink.base import FileRef
+from storagecdc.sink.formats.base import Chunk, TableEncoder
+from storagecdc.sink.options import SinkOptions
+from storagecdc.storage.base import ObjectStore
+from storagecdc.storage.paths import (
+    DataDir,
+    DateSeparator,
+    build_data_file_key,
+    build_index_content,
+    build_index_file_key,
+    data_file_name,
+    parse_index_content,
+)
+
+log = logging.getLogger(__name__)
+
+ENCODE_SLICE_ROWS = 4096
+"""Largest number of rows encoded as one chunk (the granularity of file cuts)."""
+MAX_CLAIM_ATTEMPTS = 1000
+"""How many taken indexes a write skips before giving up."""
+
+Clock = Callable[[], int]
+"""Milliseconds since the epoch; ``flush_due(now_ms)`` must be given the same clock."""
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class _Buffer:
+    """Encoded chunks of one data directory stream (one partition), oldest first."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    commit_ts: list[int] = field(default_factory=list)
+    size: int = 0
+    first_buffered_ms: int | None = None
+
+    def add(self, chunk: Chunk, commit_ts: int, now_ms: int) -> None:
+        if self.first_buffered_ms is None:
+            self.first_buffered_ms = now_ms
+        self.chunks.append(chunk)
+        self.commit_ts.append(commit_ts)
+        self.size += chunk.size
+
+    def take(self, count: int, now_ms: int) -> tuple[list[Chunk], list[int]]:
+        """Remove and return the first ``count`` chunks; the rest count as buffered from ``now_ms``."""
+        chunks, stamps = self.chunks[:count], self.commit_ts[:count]
+        del self.chunks[:count]
+        del self.commit_ts[:count]
+        self.size = sum(c.size for c in self.chunks)
+        self.first_buffered_ms = now_ms if self.chunks else None
+        return chunks, stamps
+
+    def txn_boundary(self) -> int:
+        """Chunks before the start of the last (possibly still open) transaction."""
+        last = self.commit_ts[-1]
+        i = len(self.commit_ts)
+        while i > 0 and self.commit_ts[i - 1] == last:
+            i -= 1
+        return i
+
+
+def slices(batch: RowChanges, rows: int = ENCODE_SLICE_ROWS) -> list[RowChanges]:
+    """A batch cut into batches of at most ``rows`` rows (seq, before images and flags follow)."""
+    n = len(batch.rows)
+    if n <= rows:
+        return [batch]
+    out = []
+    for start in range(0, n, rows):
+        end = min(start + rows, n)
+        out.append(RowChanges(
+            table=batch.table, op=batch.op, commit_ts=batch.commit_ts, rows=batch.rows[start:end],
+            before=batch.before[start:end] if batch.before is not None else None,
+            pk_changed=batch.pk_changed[start:end] if batch.pk_changed is not None else None,
+            seq=batch.seq + start, commit_time_ms=batch.commit_time_ms, partition_id=batch.partition_id,
+        ))
+    return out
+
+
+class StorageTableWriter:
+    """``sink.base.TableWriter`` over an ``ObjectStore``. Not thread-safe; one owner."""
+
+    def __init__(self, store: ObjectStore, table: TableInfo, options: SinkOptions, encoder: TableEncoder,
+                 *, dispatcher_id: str | None = None, clock: Clock = wall_clock_ms) -> None:
+        self._store = store
+        self._info = table
+        self._opts = options
+        self._encoder = encoder
+        self._dispatcher_id = dispatcher_id
+        self._clock = clock
+        self._date_separator = DateSeparator(options.date_separator)
+        self._ext = encoder.extension.lstrip(".")
+        self._buffers: dict[int | None, _Buffer] = {}
+        self._last_index: dict[DataDir, int] = {}
+        self._last_written = 0
+
+    @property
+    def table(self) -> TableName:
+        return self._info.name
+
+    @property
+    def table_info(self) -> TableInfo:
+        return self._info
+
+    @property
+    def dispatcher_id(self) -> str | None:
+        return self._dispatcher_id
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Estimated encoded bytes waiting to be written."""
+        return sum(b.size for b in self._buffers.values())
+
+    def append(self, changes: RowChanges) -> None:
+        if changes.table.version != self._info.version or changes.table.name != self._info.name:
+            raise SinkError(
+                f"table {self._info.name} version {self._info.version}: got a batch of "
+                f"{changes.table.name} version {changes.table.version}"
+            )
+        if not changes.rows:
+            return
+        partition = changes.partition_id if self._opts.enable_partition_separator else None
+        buffer = self._buffers.setdefault(partition, _Buffer())
+        for part in slices(changes):
+            buffer.add(self._encoder.encode(part), part.commit_ts, self._clock())
+            if buffer.size >= self._opts.file_size:
+                self._cut(partition, buffer)
+
+    def _cut(self, partition: int | None, buffer: _Buffer) -> None:
+        boundary = buffer.txn_boundary()
+        count = boundary if boundary > 0 else len(buffer.chunks)
+        chunks, stamps = buffer.take(count, self._clock())
+        self._write(partition, chunks, stamps)
+
+    def flush_due(self, now_ms: int) -> bool:
+        interval = self._opts.flush_interval_ms
+        return any(
+            b.first_buffered_ms is not None and now_ms - b.first_buffered_ms >= interval
+            for b in self._buffers.values()
+        )
+
+    def flush(self) -> list[FileRef]:
+        refs = []
+        for partition, buffer in self._buffers.items():
+            if buffer.chunks:
+                chunks, stamps = buffer.take(len(buffer.chunks), self._clock())
+                refs.append(self._write(partition, chunks, stamps))
+        return refs
+
+    def last_file_index(self) -> int:
+        """Index of the last data file this writer wrote (0 before its first write)."""
+        return self._last_written
+
+    def close(self) -> None:
+        self._buffers.clear()
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def _date(self, first_commit_ts: int) -> str:
+        if self._opts.date_source == "wall-clock":
+            now = dt.datetime.fromtimestamp(self._clock() / 1000, tz=dt.UTC)
+            return self._date_separator.format(now)
+        return self._date_separator.for_commit_ts(first_commit_ts)
+
+    def _data_key(self, data_dir: DataDir, index: int) -> str:
+        return build_data_file_key(data_dir, index, self._ext, dispatcher_id=self._dispatcher_id,
+                                   digits=self._opts.file_index_digit)
+
+    def _resume(self, data_dir: DataDir) -> int:
+        """The last used index of a directory: the index file's, then probed past existing data files."""
+        index_key = build_index_file_key(data_dir, dispatcher_id=self._dispatcher_id)
+        try:
+            _, last = parse_index_content(self._store.get(index_key), index_key)
+        except ObjectNotFoundError:
+            last = 0
+        while self._store.exists(self._data_key(data_dir, last + 1)):
+            last += 1
+        return last
+
+    def _write(self, partition: int | None, chunks: list[Chunk], stamps: list[int]) -> FileRef:
+        info = self._info
+        data_dir = DataDir(info.name.schema, info.name.table, info.version, partition, self._date(stamps[0]))
+        last = self._last_index.get(data_dir)
+        if last is None:
+            last = self._resume(data_dir)
+        data = self._encoder.assemble(chunks)
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            index = last + 1
+            key = self._data_key(data_dir, index)
+            try:
+                self._store.put(key, data, create_only=True)
+                break
+            except ObjectExistsError:
+                log.warning("data file %s already exists with other content; skipping its index", key)
+                last = index
+        else:
+            raise SinkError(f"table {info.name}: no free data file index after {last} in {data_dir.key_prefix()}")
+        name = data_file_name(index, self._ext, dispatcher_id=self._dispatcher_id,
+                              digits=self._opts.file_index_digit)
+        self._store.put(build_index_file_key(data_dir, dispatcher_id=self._dispatcher_id),
+                        build_index_content(name))
+        self._last_index[data_dir] = index
+        self._last_written = index
+        return FileRef(key, index, sum(c.rows for c in chunks), min(stamps), max(stamps))
