@@ -217,7 +217,7 @@ def test_primary_key_change_with_old_value_marks_is_update() -> None:
 def test_absent_values_are_refused_naming_the_table() -> None:
     t = table("minimal", col("id", "INT"), col("v", "VARCHAR"))
     b = batch(t, Op.DELETE, [(1, ABSENT)])
-    with pytest.raises(SinkError, match="test.minimal"):
+    with pytest.raises(SinkError, match=r"test\.minimal"):
         CsvEncoder(t, SinkOptions(protocol="csv")).encode(b)
 
 
