@@ -1,0 +1,239 @@
+"""The dispatcher side of the barrier protocol, shared by table and table-trigger dispatchers.
+
+A dispatcher consumes its input in commit order. When it reaches a block event at T it:
+
+1. makes all of its buffered DML < T durable (data file, then index file), locally;
+2. reports ``WAITING(T)`` and resends it on every ``tick`` until the maintainer ACKs it;
+3. on ``WRITE(T)`` enters WRITING and applies the event to storage in its next ``step`` (the write runs
+   asynchronously to message handling), then reports ``DONE(done_action=WRITE)``;
+4. on ``PASS(T)`` applies the event locally only and reports ``DONE(done_action=PASS)``;
+5. answers a resent action for an event it has finished by re-reporting the DONE it actually completed (never
+   the action requested, never re-executing it), and answers nothing while the work is unfinished: a
+   duplicate WRITE during WRITING is not acknowledged, and an action for an event it has not reached is
+   ignored.
+
+Subclasses say how to flush, how to write, and how to apply an event locally.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from storagecdc.dispatcher.router import parse_table
+from storagecdc.messages import (
+    Ack,
+    Action,
+    BarrierAction,
+    BlockKey,
+    BlockStage,
+    BlockStatus,
+    CutEntry,
+    Heartbeat,
+    Influence,
+    Message,
+    Scope,
+    SpanInfo,
+)
+from storagecdc.model import DDLEvent, SyncPointEvent, TableName
+from storagecdc.sink.base import Sink
+
+log = logging.getLogger(__name__)
+
+BlockEvent = DDLEvent | SyncPointEvent
+
+_COMPLETED_KEEP = 16
+"""How many finished block events a dispatcher remembers to answer resent actions."""
+
+GUARD_NO_DONE_WHILE_WRITING = True
+"""TiCDC #6084 guard: a duplicate WRITE that arrives while the write is in progress is not acknowledged."""
+GUARD_REPORT_ACTUAL_ACTION = True
+"""TiCDC #4331 guard: a re-reported DONE names the action actually completed, not the one requested."""
+
+
+def block_key(event: BlockEvent) -> BlockKey:
+    return BlockKey(event.commit_ts, isinstance(event, SyncPointEvent))
+
+
+def influence_of(event: BlockEvent) -> Influence:
+    """Which dispatchers ``event`` blocks, as the maintainer needs to know it."""
+    if isinstance(event, SyncPointEvent):
+        return Influence(Scope.ALL, needs_trigger=True)
+    names = tuple(str(t) for t in event.tables)
+    added = tuple(str(t.name) for t in event.new_tables if t.name not in event.tables)
+    return Influence(
+        Scope(event.scope.value),
+        event.schema,
+        names,
+        tuple(str(t) for t in event.dropped),
+        added,
+        event.creates_or_drops,
+    )
+
+
+@dataclass(slots=True)
+class _Pending:
+    event: BlockEvent
+    key: BlockKey
+    stage: BlockStage
+    acked: bool = False
+    cut: tuple[CutEntry, ...] = ()
+
+
+class BlockingDispatcher(ABC):
+    """Input consumption, block-event state and the DONE/WAITING reports of one dispatcher."""
+
+    def __init__(self, dispatcher_id: str, span: SpanInfo, start_ts: int, emit: Callable[[Message], None]) -> None:
+        self.dispatcher_id = dispatcher_id
+        self.span = span
+        self.checkpoint_ts = start_ts
+        """Every event with commit-ts <= this is durable (DML) or finished (block events) here."""
+        self._emit = emit
+        self._pending: _Pending | None = None
+        self._completed: OrderedDict[BlockKey, Action] = OrderedDict()
+        self._dirty = False
+        self._resolved_ts = start_ts + 1
+
+    # -- subclass hooks -------------------------------------------------------------------------------
+    @abstractmethod
+    def _flush(self) -> None:
+        """Make all buffered DML durable."""
+
+    @abstractmethod
+    def _write(self, event: BlockEvent, cut: tuple[CutEntry, ...]) -> None:
+        """Apply ``event`` to storage (schema file / syncpoint marker)."""
+
+    @abstractmethod
+    def _apply(self, event: BlockEvent) -> None:
+        """Apply ``event`` locally after WRITE or PASS (switch table version...)."""
+
+    def _cut_fields(self) -> tuple[int, str, int]:
+        """(table version, file id, last durable data-file index) for the syncpoint cut."""
+        return 0, "", 0
+
+    # -- input ----------------------------------------------------------------------------------------
+    @property
+    def blocked(self) -> bool:
+        """True while a block event is unfinished: the dispatcher consumes no further input."""
+        return self._pending is not None
+
+    @property
+    def pending_key(self) -> BlockKey | None:
+        return None if self._pending is None else self._pending.key
+
+    @property
+    def stage(self) -> BlockStage | None:
+        return None if self._pending is None else self._pending.stage
+
+    def resolved(self, ts: int) -> None:
+        """Everything below ``ts`` has been fed; the checkpoint advances when nothing is buffered."""
+        if self._pending is None and not self._dirty:
+            self.checkpoint_ts = max(self.checkpoint_ts, ts - 1)
+        self._resolved_ts = max(self._resolved_ts, ts)
+
+    def flush(self) -> None:
+        """Make buffered DML durable now (flush interval, file size, shutdown)."""
+        if self._dirty:
+            self._flush()
+            self._dirty = False
+        if self._pending is None:
+            self.checkpoint_ts = max(self.checkpoint_ts, self._resolved_ts - 1)
+
+    def block(self, event: BlockEvent) -> None:
+        """Reach the block event ``event``: flush DML < T, then report WAITING (steps 1-2)."""
+        if self._pending is not None:
+            raise ValueError(
+                f"dispatcher {self.dispatcher_id}: block event at {event.commit_ts} while "
+                f"{self._pending.key} is unfinished"
+            )
+        key = block_key(event)
+        if self._dirty:
+            self._flush()
+            self._dirty = False
+        self.checkpoint_ts = max(self.checkpoint_ts, event.commit_ts - 1)
+        self._pending = _Pending(event, key, BlockStage.WAITING)
+        self._emit(self._status(BlockStage.WAITING))
+
+    # -- protocol messages ----------------------------------------------------------------------------
+    def on_ack(self, ack: Ack) -> None:
+        if self._pending is not None and ack.key == self._pending.key:
+            self._pending.acked = True
+
+    def on_action(self, action: BarrierAction) -> None:
+        done = self._completed.get(action.key)
+        if done is not None:
+            self._emit(self._done(action.key, done if GUARD_REPORT_ACTUAL_ACTION else action.action))
+            return
+        p = self._pending
+        if p is None or p.key != action.key:
+            log.debug("dispatcher %s ignores %s for %s: not at that event", self.dispatcher_id, action.action,
+                      action.key)
+            return
+        if p.stage is BlockStage.WRITING:
+            if not GUARD_NO_DONE_WHILE_WRITING and action.action is Action.WRITE:
+                self._emit(self._done(p.key, Action.WRITE))
+            return
+        if action.action is Action.WRITE:
+            p.stage = BlockStage.WRITING
+            p.cut = action.cut
+        else:
+            self._finish(Action.PASS)
+
+    def step(self) -> bool:
+        """Run the in-progress write, if any (step 5); True when it did."""
+        p = self._pending
+        if p is None or p.stage is not BlockStage.WRITING:
+            return False
+        self._write(p.event, p.cut)
+        self._finish(Action.WRITE)
+        return True
+
+    def tick(self) -> None:
+        """Resend an unacknowledged WAITING (step 2)."""
+        p = self._pending
+        if p is not None and p.stage is BlockStage.WAITING and not p.acked:
+            self._emit(self._status(BlockStage.WAITING))
+
+    def heartbeat(self) -> Heartbeat:
+        p = self._pending
+        return Heartbeat(
+            self.dispatcher_id, self.span, self.checkpoint_ts, None if p is None else self._status(p.stage)
+        )
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _finish(self, action: Action) -> None:
+        p = self._pending
+        assert p is not None
+        self._apply(p.event)
+        self._pending = None
+        self._completed[p.key] = action
+        while len(self._completed) > _COMPLETED_KEEP:
+            self._completed.popitem(last=False)
+        self.checkpoint_ts = max(self.checkpoint_ts, p.key.commit_ts)
+        self._emit(self._done(p.key, action))
+
+    def _status(self, stage: BlockStage) -> BlockStatus:
+        p = self._pending
+        assert p is not None
+        version, file_id, last = self._cut_fields()
+        return BlockStatus(
+            self.dispatcher_id, self.span, p.key, stage, self.checkpoint_ts, None, influence_of(p.event),
+            version, file_id, last,
+        )
+
+    def _done(self, key: BlockKey, action: Action) -> BlockStatus:
+        return BlockStatus(self.dispatcher_id, self.span, key, BlockStage.DONE, self.checkpoint_ts, action)
+
+
+def write_block_event(sink: Sink, event: BlockEvent, cut: tuple[CutEntry, ...]) -> None:
+    """The elected writer's storage work: the DDL's schema file(s), or the syncpoint marker with its cut."""
+    if isinstance(event, SyncPointEvent):
+        spans: dict[TableName, dict[str, int]] = {}
+        for c in cut:
+            spans.setdefault(parse_table(c.table), {})[c.file_id] = c.last_index
+        sink.write_syncpoint(event.commit_ts, spans)
+    else:
+        sink.write_ddl(event)

@@ -1,0 +1,267 @@
+"""``Barrier``: the maintainer's side of the block-event protocol (DESIGN.md, normative).
+
+Each pending block event is tracked by its ``BlockKey`` (commit-ts, is-syncpoint) and goes through:
+
+1. Dispatchers flush their DML < T locally (nothing to do here).
+2. Their ``WAITING`` reports arrive; each is ACKed and recorded, but only from a dispatcher that is live and
+   still serves the span it reports (a report from a dispatcher removed by split/merge/move is stale).
+3. Coverage: the recorded reports, plus live dispatchers whose checkpoint is already >= T, must cover every
+   influenced dispatcher. A table is covered when the reported spans cover its whole hash range; a
+   database-wide event needs every table of the database plus the table-trigger dispatcher; an all-table
+   event needs every table plus the table-trigger dispatcher.
+4. Election: exactly one writer, the table-trigger dispatcher when the event needs it, otherwise the span
+   of the event's table with the lowest range start (a span already WRITING, after a maintainer restart,
+   is preferred). ``WRITE(T)`` goes to it; a syncpoint's WRITE carries the cut.
+5. The writer's ``DONE(done_action=WRITE, key=T)`` ends the write phase; a DONE from anyone else, with
+   another action, another commit-ts or another syncpoint flag, is ignored and logged.
+6. Only then ``PASS(T)`` goes to every other influenced dispatcher that reported WAITING (and to any that
+   reports WAITING later, such as a span recreated below T); each ``DONE(done_action=PASS)`` is recorded.
+   The event is finished when every live influenced dispatcher is done or has a checkpoint >= T.
+7. ``resend`` repeats unanswered actions; dispatchers answer them idempotently.
+8. ``topology_changed`` (split, merge, move, crash, DDL adding/dropping tables) drops reports of
+   dispatchers that are gone and, if the elected writer is gone before its DONE, returns the event to
+   election: no event reaches PASS without its writer's DONE. After a maintainer restart a fresh
+   ``Barrier`` rebuilds its events from the pending block states in dispatchers' heartbeats, and an event
+   some influenced dispatcher has already passed (checkpoint >= T) is known to be written.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from storagecdc.maintainer.registry import DispatcherEntry, SpanRegistry
+from storagecdc.messages import (
+    TRIGGER_ID,
+    Ack,
+    Action,
+    BarrierAction,
+    BlockKey,
+    BlockStage,
+    BlockStatus,
+    CutEntry,
+    Heartbeat,
+    Influence,
+    Message,
+    Scope,
+    covers_whole,
+)
+
+log = logging.getLogger(__name__)
+
+GUARD_LIVE_REPORTERS_ONLY = True
+"""TiCDC #4398 guard: reports from dispatchers no longer in the topology are ignored (and an elected
+writer that disappeared is replaced), so a stale DONE cannot end the write phase."""
+GUARD_DONE_MATCHES_PHASE = True
+"""TiCDC #4331 guard: only the writer's DONE with done_action=WRITE and the exact key ends the write phase."""
+
+
+class Phase(enum.Enum):
+    WAITING = "waiting"
+    WRITE = "write"
+    PASS = "pass"
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    """One block event the maintainer is coordinating."""
+
+    key: BlockKey
+    influence: Influence
+    phase: Phase = Phase.WAITING
+    writer: str | None = None
+    reports: dict[str, BlockStatus] = field(default_factory=dict)
+    """WAITING/WRITING reports by dispatcher id (live dispatchers only)."""
+    done: set[str] = field(default_factory=set)
+    """Dispatchers that reported DONE for the event in the PASS phase (the writer included)."""
+    written: bool = False
+
+
+class Barrier:
+    """Coordinates every pending block event. Not thread-safe: one maintainer loop drives it."""
+
+    def __init__(
+        self,
+        registry: SpanRegistry,
+        send: Callable[[str, Message], None],
+        on_written: Callable[[PendingEvent], None],
+        on_finished: Callable[[PendingEvent], None] | None = None,
+    ) -> None:
+        self._registry = registry
+        self._send = send
+        self._on_written = on_written
+        self._on_finished = on_finished
+        self.events: dict[BlockKey, PendingEvent] = {}
+
+    # -- inputs ---------------------------------------------------------------------------------------
+    def on_status(self, st: BlockStatus) -> None:
+        """A WAITING or DONE report from a dispatcher (steps 2, 5, 6)."""
+        self._registry.update_checkpoint(st.dispatcher_id, st.checkpoint_ts)
+        if GUARD_LIVE_REPORTERS_ONLY and not self._registry.live(st.dispatcher_id, st.span):
+            log.info("barrier %s: ignoring %s from %s, not a live dispatcher of that span",
+                     st.key, st.stage.value, st.dispatcher_id)
+            return
+        if st.stage is BlockStage.DONE:
+            self._on_done(st)
+        else:
+            self._send_to(st.dispatcher_id, Ack(st.dispatcher_id, st.key))
+            self._on_waiting(st)
+
+    def on_heartbeat(self, hb: Heartbeat) -> None:
+        """Checkpoint progress; a pending block state rebuilds the event after a restart (step 8)."""
+        self._registry.update_checkpoint(hb.dispatcher_id, hb.checkpoint_ts)
+        if hb.pending is not None and hb.pending.stage is not BlockStage.DONE:
+            self.on_status(hb.pending)
+        else:
+            for ev in list(self.events.values()):
+                self._advance(ev)
+
+    def topology_changed(self) -> None:
+        """Dispatchers were added or removed: re-evaluate every pending event (step 8)."""
+        for ev in list(self.events.values()):
+            ev.done = {d for d in ev.done if self._registry.live(d)}
+            if GUARD_LIVE_REPORTERS_ONLY:
+                for d in [d for d, r in ev.reports.items() if not self._registry.live(d, r.span)]:
+                    del ev.reports[d]
+                if ev.phase is Phase.WRITE and ev.writer is not None and not self._registry.live(ev.writer):
+                    log.info("barrier %s: writer %s is gone, electing again", ev.key, ev.writer)
+                    ev.phase, ev.writer = Phase.WAITING, None
+            self._advance(ev)
+
+    def resend(self) -> None:
+        """Repeat unanswered actions (step 7)."""
+        for ev in list(self.events.values()):
+            if ev.phase is Phase.WRITE and ev.writer is not None:
+                self._send_action(ev, Action.WRITE, [ev.writer])
+            elif ev.phase is Phase.PASS:
+                self._send_action(ev, Action.PASS, [d for d in ev.reports if d not in ev.done])
+            self._advance(ev)
+
+    # -- steps ----------------------------------------------------------------------------------------
+    def _on_waiting(self, st: BlockStatus) -> None:
+        ev = self.events.get(st.key)
+        if ev is None:
+            if st.influence is None:
+                log.warning("barrier %s: WAITING from %s without influence, ignored", st.key, st.dispatcher_id)
+                return
+            ev = self.events[st.key] = PendingEvent(st.key, st.influence)
+        ev.reports[st.dispatcher_id] = st
+        if st.table_version:
+            self._registry.note_file_index(st.span.table, st.table_version, st.file_id, st.last_file_index)
+        if ev.phase is Phase.PASS:
+            # A span recreated below T (or a restarted writer) reached T again: it only needs to pass.
+            ev.done.discard(st.dispatcher_id)
+            self._send_action(ev, Action.PASS, [st.dispatcher_id])
+        self._advance(ev)
+
+    def _on_done(self, st: BlockStatus) -> None:
+        ev = self.events.get(st.key)
+        if ev is None:
+            log.debug("barrier %s: DONE from %s for no pending event", st.key, st.dispatcher_id)
+            return
+        if ev.phase is Phase.WRITE:
+            matches = st.dispatcher_id == ev.writer and st.done_action is Action.WRITE
+            if GUARD_DONE_MATCHES_PHASE and not matches:
+                log.warning("barrier %s: ignoring DONE(%s) from %s in the write phase (writer %s)", st.key,
+                            st.done_action, st.dispatcher_id, ev.writer)
+                return
+            ev.phase, ev.written = Phase.PASS, True
+            ev.writer = st.dispatcher_id
+            ev.done.add(st.dispatcher_id)
+            self._on_written(ev)
+            self._send_action(ev, Action.PASS, [d for d in ev.reports if d not in ev.done])
+        elif ev.phase is Phase.PASS:
+            ev.done.add(st.dispatcher_id)
+        else:
+            log.warning("barrier %s: ignoring DONE(%s) from %s before any action was sent", st.key,
+                        st.done_action, st.dispatcher_id)
+            return
+        self._advance(ev)
+
+    def _advance(self, ev: PendingEvent) -> None:
+        if ev.phase is Phase.WAITING:
+            influenced = self._influenced(ev)
+            if any(e.checkpoint_ts >= ev.key.commit_ts for e in influenced):
+                # Someone passed T, which only happens after the write (state rebuilt after a restart).
+                ev.phase, ev.written = Phase.PASS, True
+                self._send_action(ev, Action.PASS, list(ev.reports))
+            elif self._covered(ev):
+                ev.writer = self._elect(ev)
+                ev.phase = Phase.WRITE
+                self._send_action(ev, Action.WRITE, [ev.writer])
+                return
+        if ev.phase is Phase.PASS and self._finished(ev):
+            del self.events[ev.key]
+            if self._on_finished is not None:
+                self._on_finished(ev)
+
+    def _required_tables(self, inf: Influence) -> list[str]:
+        if inf.scope is Scope.ALL:
+            return self._registry.tables()
+        if inf.scope is Scope.DATABASE:
+            return self._registry.tables_in(inf.schema)
+        return list(inf.tables)
+
+    def _needs_trigger(self, inf: Influence) -> bool:
+        return inf.needs_trigger or inf.scope is not Scope.TABLE
+
+    def _influenced(self, ev: PendingEvent) -> list[DispatcherEntry]:
+        out = [e for t in self._required_tables(ev.influence) for e in self._registry.dispatchers_of(t)]
+        trigger = self._registry.get(TRIGGER_ID)
+        if self._needs_trigger(ev.influence) and trigger is not None:
+            out.append(trigger)
+        return out
+
+    def _covered(self, ev: PendingEvent) -> bool:
+        t = ev.key.commit_ts
+        if self._needs_trigger(ev.influence) and TRIGGER_ID not in ev.reports:
+            return False
+        for table in self._required_tables(ev.influence):
+            ranges = [(r.span.lo, r.span.hi) for r in ev.reports.values() if r.span.table == table]
+            ranges += [(e.span.lo, e.span.hi) for e in self._registry.dispatchers_of(table) if e.checkpoint_ts >= t]
+            if not covers_whole(ranges):
+                return False
+        return True
+
+    def _elect(self, ev: PendingEvent) -> str:
+        if self._needs_trigger(ev.influence):
+            return TRIGGER_ID
+        writing = sorted(d for d, r in ev.reports.items() if r.stage is BlockStage.WRITING)
+        if writing:
+            return writing[0]
+        return min(ev.reports.values(), key=lambda r: (r.span.table, r.span.lo)).dispatcher_id
+
+    def _finished(self, ev: PendingEvent) -> bool:
+        t = ev.key.commit_ts
+        return all(e.dispatcher_id in ev.done or e.checkpoint_ts >= t for e in self._influenced(ev))
+
+    # -- sending --------------------------------------------------------------------------------------
+    def _cut(self, ev: PendingEvent) -> tuple[CutEntry, ...]:
+        if not ev.key.is_syncpoint:
+            return ()
+        versions: dict[str, int] = {}
+        for r in ev.reports.values():
+            if r.span.table:
+                versions[r.span.table] = max(versions.get(r.span.table, 0), r.table_version)
+        return tuple(
+            CutEntry(table, version, file_id, index)
+            for table, version in sorted(versions.items())
+            for file_id, index in sorted(self._registry.file_indexes(table, version).items())
+        )
+
+    def _send_action(self, ev: PendingEvent, action: Action, targets: list[str]) -> None:
+        by_node: dict[str, list[str]] = {}
+        for d in targets:
+            e = self._registry.get(d)
+            if e is not None:
+                by_node.setdefault(e.node, []).append(d)
+        cut = self._cut(ev) if action is Action.WRITE else ()
+        for node, ids in sorted(by_node.items()):
+            self._send(node, BarrierAction(ev.key, action, tuple(sorted(ids)), cut))
+
+    def _send_to(self, dispatcher_id: str, msg: Message) -> None:
+        e = self._registry.get(dispatcher_id)
+        if e is not None:
+            self._send(e.node, msg)

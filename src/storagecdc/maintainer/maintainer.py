@@ -1,0 +1,188 @@
+"""``Maintainer``: span scheduling (create, split, merge, move), the barrier, checkpoint aggregation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from storagecdc.maintainer.barrier import Barrier, PendingEvent
+from storagecdc.maintainer.registry import DispatcherEntry, SpanRegistry
+from storagecdc.messages import (
+    MAINTAINER,
+    TRIGGER_ID,
+    BlockStatus,
+    CheckpointAdvance,
+    Heartbeat,
+    Message,
+    SpanInfo,
+    Transport,
+    even_ranges,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedSpan:
+    """What a gracefully closed dispatcher leaves behind: its durable checkpoint and file position."""
+
+    checkpoint_ts: int
+    table_version: int = 0
+    file_id: str = ""
+    last_file_index: int = 0
+
+
+class DispatcherControl(Protocol):
+    """The runtime's side of scheduling: create and close dispatchers on nodes."""
+
+    def create(self, span: SpanInfo, start_ts: int, node: str) -> None:
+        """Start a dispatcher for ``span`` (``SpanInfo("", 0, 0)``: the table trigger) replaying after
+        ``start_ts``, on ``node``."""
+        ...
+
+    def close(self, dispatcher_id: str, node: str) -> ClosedSpan | None:
+        """Close the dispatcher (dropping unflushed buffers); None when it is not there (crashed)."""
+        ...
+
+
+class Maintainer:
+    """Owns the span registry and the barrier; talks to dispatchers only through messages."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        control: DispatcherControl,
+        nodes: list[str],
+        split_counts: dict[str, int] | None = None,
+        on_finished: Callable[[PendingEvent], None] | None = None,
+    ) -> None:
+        if not nodes:
+            raise ValueError("a maintainer needs at least one dispatcher node")
+        self.registry = SpanRegistry()
+        self.nodes = list(nodes)
+        self.split_counts = dict(split_counts or {})
+        self._control = control
+        self._transport = transport
+        self._placed = 0
+        self.barrier = Barrier(self.registry, self._send, self._on_written, on_finished)
+        transport.register(MAINTAINER, self.on_message)
+
+    # -- messages -------------------------------------------------------------------------------------
+    def on_message(self, sender: str, msg: Message) -> None:
+        if isinstance(msg, BlockStatus):
+            self.barrier.on_status(msg)
+        elif isinstance(msg, Heartbeat):
+            self.barrier.on_heartbeat(msg)
+        else:
+            log.warning("maintainer: unexpected %s from %s", type(msg).__name__, sender)
+
+    def tick(self) -> None:
+        """Resend unanswered actions and publish the aggregated checkpoint to the table trigger."""
+        self.barrier.resend()
+        ckpt = self.checkpoint_ts()
+        trigger = self.registry.get(TRIGGER_ID)
+        if ckpt is not None and trigger is not None:
+            self._send(trigger.node, CheckpointAdvance(ckpt))
+
+    def checkpoint_ts(self) -> int | None:
+        """Every change with commit-ts <= this is durable everywhere: min over live dispatchers."""
+        return self.registry.min_checkpoint()
+
+    # -- scheduling -----------------------------------------------------------------------------------
+    def bootstrap(self, entries: list[DispatcherEntry]) -> None:
+        """Rebuild the registry from the nodes' dispatcher listing (maintainer restart)."""
+        for e in entries:
+            self.registry.add(e)
+        self.barrier.topology_changed()
+
+    def start_trigger(self, start_ts: int) -> None:
+        self._create(SpanInfo("", 0, 0), start_ts, TRIGGER_ID)
+
+    def add_table(self, table: str, start_ts: int) -> None:
+        """Create the spans of a table (split per ``split_counts``) replaying after ``start_ts``."""
+        for lo, hi in even_ranges(self.split_counts.get(table, 1)):
+            span = SpanInfo(table, lo, hi)
+            self._create(span, start_ts, span.dispatcher_id)
+        self.barrier.topology_changed()
+
+    def split(self, dispatcher_id: str) -> bool:
+        """Split a span in two halves; False when it cannot be split."""
+        e = self.registry.get(dispatcher_id)
+        if e is None or dispatcher_id == TRIGGER_ID or e.span.hi - e.span.lo < 2:
+            return False
+        ckpt = self._close(e)
+        mid = (e.span.lo + e.span.hi) // 2
+        for lo, hi in ((e.span.lo, mid), (mid, e.span.hi)):
+            span = SpanInfo(e.span.table, lo, hi)
+            self._create(span, ckpt, span.dispatcher_id)
+        self.barrier.topology_changed()
+        return True
+
+    def merge(self, dispatcher_id: str) -> bool:
+        """Merge a span with its right neighbour; False when it has none."""
+        e = self.registry.get(dispatcher_id)
+        if e is None or dispatcher_id == TRIGGER_ID:
+            return False
+        right = next((r for r in self.registry.dispatchers_of(e.span.table) if r.span.lo == e.span.hi), None)
+        if right is None:
+            return False
+        ckpt = min(self._close(e), self._close(right))
+        span = SpanInfo(e.span.table, e.span.lo, right.span.hi)
+        self._create(span, ckpt, span.dispatcher_id)
+        self.barrier.topology_changed()
+        return True
+
+    def move(self, dispatcher_id: str, node: str) -> bool:
+        """Close a dispatcher and recreate it from its checkpoint on ``node``."""
+        e = self.registry.get(dispatcher_id)
+        if e is None:
+            return False
+        ckpt = self._close(e)
+        self._create(e.span, ckpt, dispatcher_id, node)
+        self.barrier.topology_changed()
+        return True
+
+    def recreate(self, dispatcher_id: str) -> bool:
+        """Restart a crashed dispatcher from the last checkpoint the maintainer knows."""
+        e = self.registry.get(dispatcher_id)
+        if e is None:
+            return False
+        self._control.close(dispatcher_id, e.node)
+        self.registry.remove(dispatcher_id)
+        self._create(e.span, e.checkpoint_ts, dispatcher_id, e.node)
+        self.barrier.topology_changed()
+        return True
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _on_written(self, ev: PendingEvent) -> None:
+        t = ev.key.commit_ts
+        for table in ev.influence.dropped:
+            for e in self.registry.dispatchers_of(table):
+                self._close(e)
+        for table in ev.influence.added:
+            if not self.registry.dispatchers_of(table):
+                for lo, hi in even_ranges(self.split_counts.get(table, 1)):
+                    span = SpanInfo(table, lo, hi)
+                    self._create(span, t, span.dispatcher_id)
+
+    def _create(self, span: SpanInfo, start_ts: int, dispatcher_id: str, node: str | None = None) -> None:
+        if node is None:
+            node = self.nodes[self._placed % len(self.nodes)]
+            self._placed += 1
+        self.registry.add(DispatcherEntry(dispatcher_id, span, node, start_ts))
+        self._control.create(span, start_ts, node)
+
+    def _close(self, e: DispatcherEntry) -> int:
+        closed = self._control.close(e.dispatcher_id, e.node)
+        self.registry.remove(e.dispatcher_id)
+        if closed is None:
+            return e.checkpoint_ts
+        if closed.table_version:
+            self.registry.note_file_index(e.span.table, closed.table_version, closed.file_id,
+                                          closed.last_file_index)
+        return closed.checkpoint_ts
+
+    def _send(self, node: str, msg: Message) -> None:
+        self._transport.send(MAINTAINER, node, msg)

@@ -1,0 +1,391 @@
+"""The dispatcher <-> maintainer contract: plain, serialisable messages and the ``Transport`` seam.
+
+Everything here is data of ints, strs, bools and enums, so it can cross processes and machines: every message
+has ``to_dict`` and a ``from_dict`` classmethod, and ``encode``/``decode`` turn any message into a dict tagged
+with its kind. The maintainer knows dispatchers only through these messages (DESIGN.md, barrier protocol).
+
+Addresses on a ``Transport`` are node names (``"maintainer"``, ``"node-1"``...); messages for dispatchers
+name the dispatcher ids inside, and the node hosting them delivers them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+MAINTAINER = "maintainer"
+"""The maintainer's transport address."""
+
+TRIGGER_ID = "table-trigger"
+"""The dispatcher id of the changefeed's one table-trigger dispatcher."""
+
+
+class BlockStage(enum.Enum):
+    """Where a dispatcher is with a block event."""
+
+    WAITING = "waiting"
+    """DML < T is durable; waiting for the maintainer's action."""
+    WRITING = "writing"
+    """Elected writer, applying the block event to storage."""
+    DONE = "done"
+    """The action is complete; ``done_action`` says which."""
+
+
+class Action(enum.Enum):
+    """What the maintainer tells a blocked dispatcher to do."""
+
+    WRITE = "write"
+    PASS = "pass"
+
+
+DoneAction = Action
+"""The action a DONE report completes (the same two values)."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class BlockKey:
+    """Identity of a block event: its commit-ts and whether it is a syncpoint."""
+
+    commit_ts: int
+    is_syncpoint: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"commit_ts": self.commit_ts, "is_syncpoint": self.is_syncpoint}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BlockKey:
+        return cls(int(d["commit_ts"]), bool(d["is_syncpoint"]))
+
+    def __str__(self) -> str:
+        return f"{'syncpoint' if self.is_syncpoint else 'ddl'}@{self.commit_ts}"
+
+
+class Scope(enum.Enum):
+    """Which dispatchers a block event influences (mirrors ``model.BlockScope``)."""
+
+    TABLE = "table"
+    DATABASE = "database"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Influence:
+    """The dispatchers a block event blocks, and the tables it drops and adds.
+
+    Table names are ``schema.table`` strings. ``needs_trigger`` is True when the table-trigger dispatcher is
+    blocked too and writes the event (database-wide and all-table events, DDL creating or dropping tables).
+    """
+
+    scope: Scope
+    schema: str = ""
+    tables: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    needs_trigger: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope.value,
+            "schema": self.schema,
+            "tables": list(self.tables),
+            "dropped": list(self.dropped),
+            "added": list(self.added),
+            "needs_trigger": self.needs_trigger,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Influence:
+        return cls(
+            Scope(d["scope"]),
+            str(d["schema"]),
+            tuple(d["tables"]),
+            tuple(d["dropped"]),
+            tuple(d["added"]),
+            bool(d["needs_trigger"]),
+        )
+
+
+HASH_SPACE = 1 << 16
+"""Size of the primary-key hash space that a table's spans partition: span ranges are [lo, hi) within it."""
+
+
+def even_ranges(n: int) -> list[tuple[int, int]]:
+    """``n`` adjacent ranges covering the hash space as evenly as possible."""
+    if n < 1:
+        raise ValueError(f"a table needs at least one span, got {n}")
+    return [(HASH_SPACE * i // n, HASH_SPACE * (i + 1) // n) for i in range(n)]
+
+
+def covers_whole(ranges: list[tuple[int, int]]) -> bool:
+    """True when the ranges together cover the whole hash space."""
+    reach = 0
+    for lo, hi in sorted(ranges):
+        if lo > reach:
+            return False
+        reach = max(reach, hi)
+    return reach >= HASH_SPACE
+
+
+@dataclass(frozen=True, slots=True)
+class SpanInfo:
+    """A dispatcher's table span: ``table`` (``schema.table``, ``""`` for the trigger) and hash range [lo, hi)."""
+
+    table: str
+    lo: int
+    hi: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "lo": self.lo, "hi": self.hi}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SpanInfo:
+        return cls(str(d["table"]), int(d["lo"]), int(d["hi"]))
+
+    @property
+    def whole(self) -> bool:
+        return self.lo == 0 and self.hi == HASH_SPACE
+
+    @property
+    def file_id(self) -> str | None:
+        """The id in a split span's file names (``CDC_<id>_<idx>``); None for a whole table."""
+        return None if self.whole else f"{self.lo:04x}{self.hi - 1:04x}"
+
+    @property
+    def dispatcher_id(self) -> str:
+        """The stable dispatcher id of the span (the trigger's for the empty span)."""
+        return f"{self.table}#{self.lo:04x}{self.hi - 1:04x}" if self.table else TRIGGER_ID
+
+
+@dataclass(frozen=True, slots=True)
+class BlockStatus:
+    """A dispatcher's report about one block event.
+
+    WAITING reports carry ``influence`` and, for the syncpoint cut, the span's table version, file id (``""``
+    for an unsplit table) and last durable data-file index. DONE reports carry ``done_action``: the action
+    actually completed, never the one merely requested.
+    """
+
+    dispatcher_id: str
+    span: SpanInfo
+    key: BlockKey
+    stage: BlockStage
+    checkpoint_ts: int
+    done_action: Action | None = None
+    influence: Influence | None = None
+    table_version: int = 0
+    file_id: str = ""
+    last_file_index: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dispatcher_id": self.dispatcher_id,
+            "span": self.span.to_dict(),
+            "key": self.key.to_dict(),
+            "stage": self.stage.value,
+            "checkpoint_ts": self.checkpoint_ts,
+            "done_action": None if self.done_action is None else self.done_action.value,
+            "influence": None if self.influence is None else self.influence.to_dict(),
+            "table_version": self.table_version,
+            "file_id": self.file_id,
+            "last_file_index": self.last_file_index,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BlockStatus:
+        return cls(
+            str(d["dispatcher_id"]),
+            SpanInfo.from_dict(d["span"]),
+            BlockKey.from_dict(d["key"]),
+            BlockStage(d["stage"]),
+            int(d["checkpoint_ts"]),
+            None if d["done_action"] is None else Action(d["done_action"]),
+            None if d["influence"] is None else Influence.from_dict(d["influence"]),
+            int(d["table_version"]),
+            str(d["file_id"]),
+            int(d["last_file_index"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CutEntry:
+    """One span's part of a syncpoint cut: table, its version, the span's file id and last data-file index."""
+
+    table: str
+    version: int
+    file_id: str
+    last_index: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "version": self.version, "file_id": self.file_id, "last_index": self.last_index}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CutEntry:
+        return cls(str(d["table"]), int(d["version"]), str(d["file_id"]), int(d["last_index"]))
+
+
+@dataclass(frozen=True, slots=True)
+class BarrierAction:
+    """WRITE or PASS for ``key`` to the dispatchers ``targets``; a syncpoint WRITE carries the ``cut``."""
+
+    key: BlockKey
+    action: Action
+    targets: tuple[str, ...]
+    cut: tuple[CutEntry, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key.to_dict(),
+            "action": self.action.value,
+            "targets": list(self.targets),
+            "cut": [c.to_dict() for c in self.cut],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BarrierAction:
+        return cls(
+            BlockKey.from_dict(d["key"]),
+            Action(d["action"]),
+            tuple(d["targets"]),
+            tuple(CutEntry.from_dict(c) for c in d["cut"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The maintainer received ``dispatcher_id``'s WAITING for ``key``: stop resending it."""
+
+    dispatcher_id: str
+    key: BlockKey
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dispatcher_id": self.dispatcher_id, "key": self.key.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Ack:
+        return cls(str(d["dispatcher_id"]), BlockKey.from_dict(d["key"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Periodic dispatcher state: its checkpoint and, while blocked, its pending block event and stage.
+
+    After a maintainer restart these rebuild the barrier state (DESIGN.md step 8).
+    """
+
+    dispatcher_id: str
+    span: SpanInfo
+    checkpoint_ts: int
+    pending: BlockStatus | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dispatcher_id": self.dispatcher_id,
+            "span": self.span.to_dict(),
+            "checkpoint_ts": self.checkpoint_ts,
+            "pending": None if self.pending is None else self.pending.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Heartbeat:
+        return cls(
+            str(d["dispatcher_id"]),
+            SpanInfo.from_dict(d["span"]),
+            int(d["checkpoint_ts"]),
+            None if d["pending"] is None else BlockStatus.from_dict(d["pending"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointAdvance:
+    """The maintainer's aggregated checkpoint, for the table-trigger dispatcher to write as ``metadata``."""
+
+    checkpoint_ts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checkpoint_ts": self.checkpoint_ts}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CheckpointAdvance:
+        return cls(int(d["checkpoint_ts"]))
+
+
+Message = BlockStatus | BarrierAction | Ack | Heartbeat | CheckpointAdvance
+
+_KINDS: dict[str, Any] = {
+    "block_status": BlockStatus,
+    "barrier_action": BarrierAction,
+    "ack": Ack,
+    "heartbeat": Heartbeat,
+    "checkpoint": CheckpointAdvance,
+}
+_KIND_OF: dict[type, str] = {v: k for k, v in _KINDS.items()}
+
+
+def encode(msg: Message) -> dict[str, Any]:
+    """A message as a plain dict (JSON-ready), tagged with its kind."""
+    return {"kind": _KIND_OF[type(msg)], "body": msg.to_dict()}
+
+
+def decode(d: dict[str, Any]) -> Message:
+    """The message ``encode`` produced; ``ValueError`` for an unknown kind."""
+    cls = _KINDS.get(d.get("kind", ""))
+    if cls is None:
+        raise ValueError(f"unknown message kind {d.get('kind')!r}")
+    msg: Message = cls.from_dict(d["body"])
+    return msg
+
+
+Handler = Callable[[str, Message], None]
+"""A transport endpoint: called with (sender address, message)."""
+
+
+class Transport(Protocol):
+    """Delivers messages between named endpoints. Delivery may be lossy; senders resend."""
+
+    def register(self, address: str, handler: Handler) -> None:
+        """Deliver messages addressed to ``address`` to ``handler`` (replaces an earlier registration)."""
+        ...
+
+    def unregister(self, address: str) -> None:
+        """Drop messages for ``address`` from now on (a crashed node)."""
+        ...
+
+    def send(self, sender: str, to: str, msg: Message) -> None:
+        """Queue ``msg`` from ``sender`` for ``to``."""
+        ...
+
+
+@dataclass
+class InProcessTransport:
+    """Reliable in-order in-process transport between several in-process nodes.
+
+    ``send`` only queues; ``pump`` delivers until the queue is empty, so handlers may send while handling.
+    With ``serialize`` every message goes through ``encode``/``decode``, as it would between processes.
+    """
+
+    serialize: bool = False
+    _handlers: dict[str, Handler] = field(default_factory=dict)
+    _queue: deque[tuple[str, str, Message]] = field(default_factory=deque)
+
+    def register(self, address: str, handler: Handler) -> None:
+        self._handlers[address] = handler
+
+    def unregister(self, address: str) -> None:
+        self._handlers.pop(address, None)
+
+    def send(self, sender: str, to: str, msg: Message) -> None:
+        self._queue.append((sender, to, decode(encode(msg)) if self.serialize else msg))
+
+    def pump(self, limit: int = 1_000_000) -> int:
+        """Deliver queued messages (and the ones they cause), at most ``limit``; returns how many."""
+        n = 0
+        while self._queue and n < limit:
+            sender, to, msg = self._queue.popleft()
+            handler = self._handlers.get(to)
+            if handler is not None:
+                handler(sender, msg)
+            n += 1
+        return n
