@@ -76,15 +76,15 @@ def _statement(tree: exp.Expr) -> Statement | None:
         if kind == "TABLE":
             return _create_table(tree)
         if kind in ("DATABASE", "SCHEMA"):
-            return CreateDatabase(_table(tree.this).table, _options(tree.args.get("properties")),
+            return CreateDatabase(_database_name(tree.this), _options(tree.args.get("properties")),
                                   if_not_exists=bool(tree.args.get("exists")))
     elif isinstance(tree, exp.Drop):
         kind = str(tree.args.get("kind") or "").upper()
-        names = [_table(t) for t in tree.args.get("tables") or [tree.this]]
+        targets = tree.args.get("tables") or [tree.this]
         if kind == "TABLE":
-            return DropTables(tuple(names), temporary=bool(tree.args.get("temporary")))
-        if kind in ("DATABASE", "SCHEMA") and len(names) == 1:
-            return DropDatabase(names[0].table)
+            return DropTables(tuple(_table(t) for t in targets), temporary=bool(tree.args.get("temporary")))
+        if kind in ("DATABASE", "SCHEMA") and len(targets) == 1:
+            return DropDatabase(_database_name(targets[0]))
     elif isinstance(tree, exp.TruncateTable):
         tables = tree.expressions
         if len(tables) == 1 and not tree.args.get("is_database"):
@@ -107,6 +107,17 @@ def _charset_option(opts: TableOptions, prop: exp.Expression) -> TableOptions:
     if isinstance(prop, exp.CollateProperty):
         return replace(opts, collation=prop.this.name.lower())
     return opts
+
+
+def _database_name(node: exp.Expression | None) -> str:
+    """sqlglot keeps ``CREATE DATABASE d``'s name as the table part, ``CREATE SCHEMA d``'s as the db part."""
+    ref = _table(node)
+    if ref.schema is not None and ref.table:
+        raise _Unsupported("qualified database name")
+    name = ref.table or ref.schema
+    if not name:
+        raise _Unsupported("database name")
+    return name
 
 
 def _options(props: exp.Expression | None) -> TableOptions:
@@ -136,6 +147,10 @@ def _create_table(tree: exp.Create) -> CreateTable:
                 columns.append(_column(item))
             elif isinstance(item, exp.PrimaryKey):
                 pk = tuple(_key_name(e) for e in item.expressions)
+            elif isinstance(item, exp.Constraint) and any(isinstance(e, exp.PrimaryKey) for e in item.expressions):
+                if len(item.expressions) != 1:
+                    raise _Unsupported("constraint")
+                pk = tuple(_key_name(e) for e in item.expressions[0].expressions)
             elif isinstance(item, exp.Constraint | exp.IndexColumnConstraint | exp.UniqueColumnConstraint
                            | exp.ForeignKey | exp.CheckColumnConstraint):
                 continue

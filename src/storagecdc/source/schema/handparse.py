@@ -358,6 +358,8 @@ def parse_index_statement(ts: TokenStream, verb: str) -> AlterTable:
         ts.next()
     ts.expect_word("ON")
     ref = table_ref(ts)
+    while not ts.at_end():  # the key part list and index options
+        ts.next()
     return AlterTable(ref, (IndexChange(ddl_types.ADD_INDEX if verb == "CREATE" else ddl_types.DROP_INDEX),))
 
 

@@ -58,6 +58,18 @@ def statement_kind(tokens: list[Token]) -> str:
     return "unknown"
 
 
+_DML_FIRST = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD"})
+
+
+def is_dml(query: str) -> bool:
+    """True for DML text (statement-format binlog), which the tracker passes over and callers warn about."""
+    try:
+        tokens = tokenize(query)
+    except SchemaError:
+        return False
+    return bool(tokens) and tokens[0].is_word(*_DML_FIRST)
+
+
 def parse_ddl(query: str) -> Statement | None:
     """What ``query`` does to tables/databases, or None when it changes none.
 

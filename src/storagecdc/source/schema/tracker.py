@@ -7,18 +7,22 @@ events are checked against it, or teach it a table's columns when the stream sta
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 from storagecdc import ddl_types
 from storagecdc.errors import SchemaError
 from storagecdc.model import BlockScope, DDLEvent, TableInfo, TableName
 from storagecdc.source.binlog.contract import TableMap
 
-from . import charsets
+from . import charsets, loader
 from .columnops import MARIADB, MYSQL, AlterResult, alter_ddl_type, apply_alter, resolve_column
+from .jsonstate import table_from_json, table_to_json
 from .parse import parse_ddl
 from .statements import (
     AlterDatabase,
@@ -38,6 +42,7 @@ from .tablemap import columns_from_table_map
 log = logging.getLogger(__name__)
 
 _QUERY_IN_ERRORS = 200
+_STATE_FORMAT = 1
 
 
 @dataclass(slots=True)
@@ -277,6 +282,56 @@ class SchemaTracker:
         dropped = (name,) if new_name != name else ()
         return DDLEvent(ts, query, name.schema, ddl_type, BlockScope.TABLE, tables=(name,), new_tables=(info,),
                         dropped=dropped)
+
+    # ---- initial schema ------------------------------------------------------------------------------------
+
+    def load_sql_file(self, path: str | Path) -> None:
+        """Apply a file of CREATE DATABASE/TABLE statements (e.g. ``mysqldump --no-data``); tables get
+        version ``start_ts``."""
+        loader.load_sql_file(self, path)
+
+    def load_from_server(self, conn: Any, schemas: Iterable[str]) -> None:
+        """Read the tables of ``schemas`` from a pymysql connection's information_schema (version
+        ``start_ts``); database default charsets from SCHEMATA, primary keys from KEY_COLUMN_USAGE."""
+        loader.load_from_server(self, conn, schemas)
+
+    # ---- resume record -------------------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """All state as JSON text with a stable order (same state, same bytes)."""
+        doc = {
+            "format": _STATE_FORMAT,
+            "flavor": self.flavor,
+            "start_ts": self.start_ts,
+            "server_charset": list(self.server_charset),
+            "next_table_id": self.next_table_id,
+            "databases": {name: list(cs) for name, cs in sorted(self.databases.items())},
+            "tables": [
+                {**table_to_json(t.info), "charset": list(t.charset), "pending": t.pending}
+                for _, t in sorted(self.tables.items())
+            ],
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, *, ignore_ddl: Iterable[str] = ()) -> SchemaTracker:
+        """The tracker ``to_json`` saved (``ignore_ddl`` is configuration, not state)."""
+        try:
+            doc = json.loads(text)
+            if doc.get("format") != _STATE_FORMAT:
+                raise SchemaError(f"schema state: unsupported format {doc.get('format')!r}")
+            cs, coll = doc["server_charset"]
+            tracker = cls(start_ts=int(doc["start_ts"]), server_charset=cs, server_collation=coll,
+                          flavor=doc["flavor"], ignore_ddl=ignore_ddl)
+            tracker.next_table_id = int(doc["next_table_id"])
+            tracker.databases = {name: (v[0], v[1]) for name, v in doc["databases"].items()}
+            for rec in doc["tables"]:
+                info = table_from_json(rec)
+                tracker.tables[info.name] = TrackedTable(info, (rec["charset"][0], rec["charset"][1]),
+                                                         bool(rec["pending"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise SchemaError(f"schema state cannot be read: {exc}") from exc
+        return tracker
 
     # ---- helpers ------------------------------------------------------------------------------------------
 
