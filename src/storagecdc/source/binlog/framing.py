@@ -39,6 +39,18 @@ _HEADER = struct.Struct("<IBIIIH").unpack_from
 _HEADER_V1 = struct.Struct("<IBII").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+_PRE_GA_NUMBERING = re.compile(r"5\.[12]\.\d-a_drop")
+"""Servers of MySQL's 5.1 row-replication development trees ("5.1.x-a_drop5p..", "5.2.2-a_drop6p..")
+numbered events 16..22 differently; their codes are renumbered to today's while framing."""
+_PRE_GA_CODES = {
+    16: et.TABLE_MAP,
+    17: et.WRITE_ROWS_V0,
+    18: et.UPDATE_ROWS_V0,
+    19: et.DELETE_ROWS_V0,
+    20: et.XID,
+    21: et.BEGIN_LOAD_QUERY,
+    22: et.EXECUTE_LOAD_QUERY,
+}
 
 # Post-header lengths of binlog v1 and v3 (MySQL 3.23 / 4.x), indexed by type code - 1.
 _V1_POST_HEADERS = bytes([0, 11, 0, 0, 0, 18, 0, 4, 4, 4, 4, 18, 0, 0])
@@ -84,6 +96,8 @@ class FormatState:
     post_header_lengths: bytes = b""
     checksum_alg: int = CHECKSUM_OFF
     create_timestamp: int = 0
+    renumber: bytes = b""
+    """For the few pre-GA servers with other event codes: ``renumber[code]`` is today's code."""
 
     @property
     def checksum(self) -> bool:
@@ -109,6 +123,7 @@ class FormatState:
         self.post_header_lengths = other.post_header_lengths
         self.checksum_alg = other.checksum_alg
         self.create_timestamp = other.create_timestamp
+        self.renumber = other.renumber
 
 
 def checksum_capable(server_version: str) -> bool:
@@ -147,7 +162,17 @@ def format_state_from_fde(body: bytes, *, with_crc_field: bool) -> FormatState:
             alg = CHECKSUM_OFF
         elif alg not in (CHECKSUM_OFF, CHECKSUM_CRC32):
             raise ValueError(f"unknown binlog checksum algorithm {alg}")
-    return FormatState(4, server_version, header_length, bytes(body[57:end]), alg, create_timestamp)
+    post = bytes(body[57:end])
+    renumber = b""
+    if _PRE_GA_NUMBERING.match(server_version):
+        table = bytearray(range(256))
+        reordered = bytearray(post)
+        for old, new in _PRE_GA_CODES.items():
+            table[old] = new
+            if old <= len(post) and new <= len(post):
+                reordered[new - 1] = post[old - 1]
+        renumber, post = bytes(table), bytes(reordered)
+    return FormatState(4, server_version, header_length, post, alg, create_timestamp, renumber)
 
 
 def format_state_from_start_v3(body: bytes, header_length: int) -> FormatState:
@@ -198,6 +223,8 @@ def decode_packet_event(data: bytes, state: FormatState, file: str) -> RawEvent:
     if n < V4_HEADER_LENGTH:
         raise SourceError(f"{file}: replication packet of {n} bytes is shorter than an event header")
     ts, type_code, server_id, size, log_pos, flags = _HEADER(data, 0)
+    if state.renumber:
+        type_code = state.renumber[type_code]
     offset = log_pos - size if log_pos >= size else 0
     if size != n:
         raise SourceError(f"{file}: offset {offset}: event size {size} but the packet holds {n} bytes")
@@ -336,6 +363,8 @@ class _FileFramer:
             offset = self.base + i
             if state.binlog_version == 4:
                 ts, type_code, server_id, size, log_pos, flags = _HEADER(buf, i)
+                if state.renumber:
+                    type_code = state.renumber[type_code]
             else:
                 ts, type_code, server_id, size = _HEADER_V1(buf, i)
                 log_pos = flags = 0
