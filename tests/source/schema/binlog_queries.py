@@ -28,8 +28,7 @@ def _has_checksum(body: bytes) -> bool:
     version = body[2:52].split(b"\0", 1)[0].decode("ascii", "replace")
     digits = [int("".join(ch for ch in part if ch.isdigit()) or 0) for part in version.split(".")[:3]]
     major, minor, patch = ([*digits, 0, 0, 0])[:3]
-    checksum_capable = (major, minor, patch) >= (5, 6, 1) or "mariadb" in version.lower() and major >= 5
-    return checksum_capable and body[-5] in (0, 1) and body[-5] == 1
+    return (major, minor, patch) >= (5, 6, 1) and body[-5] == 1
 
 
 def read_queries(path: Path) -> Iterator[Query]:

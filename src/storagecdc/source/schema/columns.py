@@ -176,6 +176,16 @@ def key_columns(ts: TokenStream) -> tuple[str, ...]:
 
 
 _OPTION_WITH_EQ = {"CHARACTER", "CHARSET", "COLLATE"}
+TABLE_OPTIONS = frozenset(
+    {"AUTOEXTEND_SIZE", "AUTO_INCREMENT", "AVG_ROW_LENGTH", "CHECKSUM", "TABLE_CHECKSUM", "COMMENT",
+     "COMPRESSION", "CONNECTION", "DATA", "INDEX", "DELAY_KEY_WRITE", "ENCRYPTION", "ENGINE", "TYPE",
+     "ENGINE_ATTRIBUTE", "INSERT_METHOD", "KEY_BLOCK_SIZE", "MAX_ROWS", "MIN_ROWS", "PACK_KEYS", "PASSWORD",
+     "ROW_FORMAT", "SECONDARY_ENGINE", "SECONDARY_ENGINE_ATTRIBUTE", "STATS_AUTO_RECALC", "STATS_PERSISTENT",
+     "STATS_SAMPLE_PAGES", "TABLESPACE", "STORAGE", "UNION", "PAGE_CHECKSUM", "TRANSACTIONAL", "ENCRYPTED",
+     "ENCRYPTION_KEY_ID", "IETF_QUOTES", "PAGE_COMPRESSED", "PAGE_COMPRESSION_LEVEL", "SEQUENCE", "START",
+     "READ", "WITH"}
+)
+"""Table (and database) option names, besides charset and collation, that change no column."""
 
 
 def parse_charset_option(ts: TokenStream, word: str, opts: TableOptions) -> TableOptions:
@@ -212,6 +222,15 @@ def parse_table_options(ts: TokenStream, opts: TableOptions, *, stop_at_comma: b
         if word == "UNION":
             ts.accept_punct("=")
             ts.skip_parens()
+            continue
+        if tok.kind != "word" or word not in TABLE_OPTIONS:
+            raise SchemaError(f"unknown table option {tok.text!r}")
+        if word in ("DATA", "INDEX"):
+            ts.expect_word("DIRECTORY")
+        elif word in ("START", "WITH", "READ"):  # START TRANSACTION, WITH SYSTEM VERSIONING, READ ONLY
+            ts.next()
+            if word == "WITH":
+                ts.expect_word("VERSIONING")
             continue
         ts.accept_punct("=")
         _skip_option_value(ts)

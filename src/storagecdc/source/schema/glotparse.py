@@ -17,6 +17,7 @@ from sqlglot.errors import SqlglotError
 from storagecdc import ddl_types
 from storagecdc.errors import SchemaError
 
+from .lexer import open_versioned_comments
 from .sqltypes import parse_type_text
 from .statements import (
     AddColumn,
@@ -56,7 +57,7 @@ def parse_with_sqlglot(query: str) -> Statement | None:
     level = _SQLGLOT_LOGGER.level
     _SQLGLOT_LOGGER.setLevel(logging.ERROR)  # sqlglot warns on every statement it keeps as a Command
     try:
-        trees = sqlglot.parse(query, read="mysql")
+        trees = sqlglot.parse(open_versioned_comments(query), read="mysql")
     except SqlglotError:
         return None
     finally:

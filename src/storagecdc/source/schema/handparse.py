@@ -12,7 +12,14 @@ from dataclasses import replace
 from storagecdc import ddl_types
 from storagecdc.errors import SchemaError
 
-from .columns import key_columns, parse_charset_option, parse_column, parse_default, parse_table_options
+from .columns import (
+    TABLE_OPTIONS,
+    key_columns,
+    parse_charset_option,
+    parse_column,
+    parse_default,
+    parse_table_options,
+)
 from .lexer import Token, TokenStream
 from .statements import (
     AddColumn,
@@ -44,6 +51,12 @@ from .statements import (
 )
 
 _INDEX_WORDS = ("INDEX", "KEY", "FULLTEXT", "SPATIAL", "UNIQUE")
+_ALTER_OTHER = frozenset(
+    {"ALGORITHM", "LOCK", "FORCE", "ORDER", "ENABLE", "DISABLE", "DISCARD", "IMPORT", "TRUNCATE", "COALESCE",
+     "REORGANIZE", "EXCHANGE", "ANALYZE", "CHECK", "OPTIMIZE", "REBUILD", "REPAIR", "UPGRADE", "WITH",
+     "WITHOUT", "VALIDATION", "SECONDARY_LOAD", "SECONDARY_UNLOAD", "NOWAIT", "WAIT", "ADD", "REMOVE"}
+)
+"""ALTER TABLE clauses that change no column (besides table options)."""
 
 
 def table_ref(ts: TokenStream) -> TableRef:
@@ -82,6 +95,11 @@ def parse_create_table(ts: TokenStream, *, temporary: bool) -> CreateTable:
             if ts.accept_punct(")"):
                 break
             ts.expect_punct(",")
+    nxt = ts.peek()
+    if nxt is not None and nxt.is_punct("("):  # CREATE TABLE t (SELECT ...)
+        ts.skip_parens()
+        return CreateTable(ref, tuple(columns), primary_key=pk, if_not_exists=if_not_exists, as_select=True,
+                           temporary=temporary)
     opts = parse_table_options(ts, TableOptions(), stop_at_comma=False)
     as_select = False
     if not ts.at_end():
@@ -93,6 +111,7 @@ def parse_create_table(ts: TokenStream, *, temporary: bool) -> CreateTable:
         as_select = tok is not None and (_starts_select(tok) or tok.is_word("WITH", "VALUES", "TABLE"))
         if not as_select and tok is not None:
             raise SchemaError(f"unexpected {tok.text!r} after CREATE TABLE options")
+        ts.pos = len(ts.tokens)  # the SELECT: its columns come from the rows' TABLE_MAP
     if pk:
         keys = {p.lower() for p in pk}
         columns = [replace(c, primary=True, nullable=False) if c.name.lower() in keys else c for c in columns]
@@ -269,7 +288,8 @@ def _alter_action(ts: TokenStream) -> list[AlterAction]:
         ts.accept_punct("=")
         ts.next()
         return [OtherAlter(ddl_types.REBASE_AUTO_ID)]
-    # ENGINE=, ALGORITHM=, LOCK=, FORCE, ORDER BY, ENABLE KEYS, TRUNCATE/COALESCE... PARTITION, options
+    if word not in _ALTER_OTHER and word not in TABLE_OPTIONS:
+        raise SchemaError(f"unknown ALTER TABLE clause {word!r}")
     ts.skip_until_comma()
     return [OtherAlter(0)]
 

@@ -241,7 +241,7 @@ def join_tokens(tokens: list[Token]) -> str:
             parts.append(t.text)
     out = ""
     for p in parts:
-        if out and not (p in (")", ",", ".") or out.endswith(("(", "."))):
+        if out and not (p in (")", ",", ".") or out.endswith(("(", ".")) or (p == "(" and out[-1].isalnum())):
             out += " "
         out += p
     return out
