@@ -36,8 +36,15 @@ def rel(root: Path, path: Path) -> str:
 
 
 def decode_file(path: Path) -> list[Event]:
+    """The events of one file (not following its final ROTATE)."""
     decoder = EventDecoder()
-    return list(decoder.decode_all(iter_binlog_events(path)))
+    return list(decoder.decode_all(iter_file_events(path)))
+
+
+def decode_source(source: Path) -> list[Event]:
+    """The events of a file source, following ROTATE across files."""
+    decoder = EventDecoder()
+    return list(decoder.decode_all(iter_binlog_events(source)))
 
 
 def kinds(events: list[Event]) -> Counter[str]:

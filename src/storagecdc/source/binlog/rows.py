@@ -77,11 +77,12 @@ class RowsHeader:
             pos += 4 if first == 253 else 9
         self.column_count = count
         width = (count + 7) >> 3
-        self.present = int.from_bytes(take(body, pos, width), "little")
+        mask = (1 << count) - 1  # servers set the padding bits of the last byte
+        self.present = int.from_bytes(take(body, pos, width), "little") & mask
         pos += width
         self.present_after: int | None = None
         if two_images:
-            self.present_after = int.from_bytes(take(body, pos, width), "little")
+            self.present_after = int.from_bytes(take(body, pos, width), "little") & mask
             pos += width
         self.rows_start = pos
 
