@@ -50,8 +50,15 @@ def test_every_good_fixture_decodes(binlog_fixtures: Path) -> None:
     [
         (
             "osheroff/mysql-bin.checksum-crc32",
-            {"GtidEvent": 60, "XidEvent": 60, "TableMapEvent": 60, "RowsEvent:insert": 34,
-             "RowsEvent:update": 20, "RowsEvent:delete": 6, "RotateEvent": 1},
+            {
+                "GtidEvent": 60,
+                "XidEvent": 60,
+                "TableMapEvent": 60,
+                "RowsEvent:insert": 34,
+                "RowsEvent:update": 20,
+                "RowsEvent:delete": 6,
+                "RotateEvent": 1,
+            },
         ),
         ("osheroff/mysql-bin.checksum-none", {"RowsEvent:insert": 34, "RowsEvent:update": 2, "StopEvent": 1}),
         ("osheroff/mysql-bin.sakila.gz", {"QueryEvent": 54, "TableMapEvent": 18, "RowsEvent:insert": 1374}),
@@ -61,20 +68,39 @@ def test_every_good_fixture_decodes(binlog_fixtures: Path) -> None:
         ),
         (
             "mariadb/mariadb-10.11-types.000001",
-            {"MariaGtidEvent": 32, "AnnotateRowsEvent": 20, "TableMapEvent": 20, "QueryEvent": 17,
-             "XidEvent": 16, "RowsEvent:insert": 10, "RowsEvent:update": 7, "RowsEvent:delete": 3},
+            {
+                "MariaGtidEvent": 32,
+                "AnnotateRowsEvent": 20,
+                "TableMapEvent": 20,
+                "QueryEvent": 17,
+                "XidEvent": 16,
+                "RowsEvent:insert": 10,
+                "RowsEvent:update": 7,
+                "RowsEvent:delete": 3,
+            },
         ),
         (
             "mariadb/mariadb-10.11-sysbench-oltp_write_only.000010",
-            {"TableMapEvent": 802, "RowsEvent:update": 400, "RowsEvent:insert": 224, "RowsEvent:delete": 200,
-             "XidEvent": 202},
+            {
+                "TableMapEvent": 802,
+                "RowsEvent:update": 400,
+                "RowsEvent:insert": 224,
+                "RowsEvent:delete": 200,
+                "XidEvent": 202,
+            },
         ),
-        ("apecloud_mysql-binlog-connector-rust/mysql-bin.000080", {"GtidEvent": 10, "RowsEvent:insert": 3,
-                                                                   "RowsEvent:delete": 2}),
-        ("zalora_binlog-parser/mysql-bin.07", {"MariaGtidEvent": 2, "MariaGtidListEvent": 1,
-                                               "BinlogCheckpointEvent": 1, "RowsEvent:insert": 2}),
-        ("blackbeam_rust_mysql_common/json.binlog.000001", {"RowsEvent:partial_update": 1,
-                                                            "RowsEvent:insert": 4, "RowsEvent:update": 1}),
+        (
+            "apecloud_mysql-binlog-connector-rust/mysql-bin.000080",
+            {"GtidEvent": 10, "RowsEvent:insert": 3, "RowsEvent:delete": 2},
+        ),
+        (
+            "zalora_binlog-parser/mysql-bin.07",
+            {"MariaGtidEvent": 2, "MariaGtidListEvent": 1, "BinlogCheckpointEvent": 1, "RowsEvent:insert": 2},
+        ),
+        (
+            "blackbeam_rust_mysql_common/json.binlog.000001",
+            {"RowsEvent:partial_update": 1, "RowsEvent:insert": 4, "RowsEvent:update": 1},
+        ),
     ],
 )
 def test_event_counts_match_readme(binlog_fixtures: Path, fixture: str, expected: dict[str, int]) -> None:
@@ -84,7 +110,8 @@ def test_event_counts_match_readme(binlog_fixtures: Path, fixture: str, expected
 
 
 _HEADER_LINE = re.compile(
-    r"^#\d{6} +\d+:\d\d:\d\d server id \d+ +end_log_pos (\d+)(?: CRC32 0x[0-9a-f]+)?\s+([A-Za-z_]+(?: list| checkpoint)?)"
+    r"^#\d{6} +\d+:\d\d:\d\d server id \d+ +end_log_pos (\d+)(?: CRC32 0x[0-9a-f]+)?\s+"
+    r"([A-Za-z_]+(?: list| checkpoint)?)"
 )
 _REFERENCE_TYPES: dict[str, type[Event] | str] = {
     "Start": FormatDescriptionEvent,
@@ -259,7 +286,10 @@ def test_aurora_padding_skipped_and_unknown_type_fails(binlog_fixtures: Path) ->
     path = binlog_fixtures / "osheroff/mysql-bin.aurora-padding"
     events = decode_file(path)
     assert [type(e).__name__ for e in events] == [
-        "FormatDescriptionEvent", "PreviousGtidsEvent", "GtidEvent", "QueryEvent"
+        "FormatDescriptionEvent",
+        "PreviousGtidsEvent",
+        "GtidEvent",
+        "QueryEvent",
     ]
     raws = list(iter_file_events(path))
     padding = next(r for r in raws if r.type_code == 100)

@@ -303,8 +303,7 @@ class EventDecoder:
                 raise _bad(raw, exc) from None
             if event.type_code in (et.TRANSACTION_PAYLOAD, et.FORMAT_DESCRIPTION):
                 raise SourceError(
-                    f"{raw.file}: offset {raw.offset}: {et.type_name(event.type_code)} event inside "
-                    "TRANSACTION_PAYLOAD"
+                    f"{raw.file}: offset {raw.offset}: {et.type_name(event.type_code)} event inside TRANSACTION_PAYLOAD"
                 )
             yield from self.decode(event)
 
@@ -371,6 +370,5 @@ def _one(decode: Callable[[RawEvent], Event]) -> Callable[[RawEvent], tuple[Even
 
 def _bad(raw: RawEvent, exc: BaseException) -> SourceError:
     return SourceError(
-        f"{raw.file}: offset {raw.offset}: malformed {et.type_name(raw.type_code)} event: "
-        f"{type(exc).__name__}: {exc}"
+        f"{raw.file}: offset {raw.offset}: malformed {et.type_name(raw.type_code)} event: {type(exc).__name__}: {exc}"
     )

@@ -99,10 +99,10 @@ class TableMapEvent(Event):
 class RowsEvent(Event):
     """WRITE/UPDATE/DELETE_ROWS (every version, MariaDB compressed ones decompressed) and PARTIAL_UPDATE_ROWS.
 
-    Row images are not decoded: they are ``body[rows_start:]``. ``present`` is the columns-present bitmap
-    as a little-endian int (bit i = column i); ``present_after`` the after-image bitmap of updates (pre-GA
-v0 updates have one bitmap for both images: there it equals ``present``), None for inserts and deletes.
-    ``table_map`` is the TABLE_MAP in force for ``table_id``.
+        Row images are not decoded: they are ``body[rows_start:]``. ``present`` is the columns-present bitmap
+        as a little-endian int (bit i = column i); ``present_after`` the after-image bitmap of updates (pre-GA
+    v0 updates have one bitmap for both images: there it equals ``present``), None for inserts and deletes.
+        ``table_map`` is the TABLE_MAP in force for ``table_id``.
     """
 
     type_code: int

@@ -389,8 +389,7 @@ class _FileFramer:
             elif first:
                 if type_code != et.START_V3 or state.binlog_version == 4:
                     raise SourceError(
-                        f"{where}: offset {offset}: first event is {et.type_name(type_code)}, "
-                        "not FORMAT_DESCRIPTION"
+                        f"{where}: offset {offset}: first event is {et.type_name(type_code)}, not FORMAT_DESCRIPTION"
                     )
                 try:
                     state.update(format_state_from_start_v3(buf[i + hl : end], hl))
@@ -401,9 +400,7 @@ class _FileFramer:
                 if size < hl + 4:
                     raise SourceError(f"{where}: offset {offset}: event size {size} leaves no room for CRC32")
                 if zlib.crc32(mv[i : end - 4]) != _U32(buf, end - 4)[0]:
-                    raise SourceError(
-                        f"{where}: offset {offset}: CRC32 mismatch in {et.type_name(type_code)} event"
-                    )
+                    raise SourceError(f"{where}: offset {offset}: CRC32 mismatch in {et.type_name(type_code)} event")
                 body = buf[i + hl : end - 4]
             else:
                 body = buf[i + hl : end]
