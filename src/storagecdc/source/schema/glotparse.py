@@ -233,6 +233,8 @@ def _alter_table(tree: exp.Alter) -> AlterTable:
     for action in tree.args.get("actions") or []:
         actions.append(_alter_action(action))
     options = tree.args.get("options") or []
+    if actions and options:
+        raise _Unsupported("sqlglot keeps options apart from clauses, losing their order")
     opts = TableOptions()
     for prop in options:
         if isinstance(prop, exp.CharacterSetProperty | exp.CollateProperty):

@@ -30,18 +30,19 @@ def split_sql(text: str) -> Iterator[tuple[int, str]]:
     i = 0
     n = len(text)
     while i < n:
-        if not "".join(buf).strip():
-            if not buf:
-                start_line = line
-            eol = text.find("\n", i)
-            eol = n if eol < 0 else eol
-            head = text[i:eol].strip()
-            if head.upper().startswith("DELIMITER "):
-                delimiter = head.split(None, 1)[1].strip()
-                buf.clear()
+        ch = text[i]
+        if not buf:
+            if ch.isspace():
+                line += ch == "\n"
+                i += 1
+                continue
+            start_line = line
+            if text[i : i + 10].upper() == "DELIMITER ":
+                eol = text.find("\n", i)
+                eol = n if eol < 0 else eol
+                delimiter = text[i + 10 : eol].strip()
                 i = eol
                 continue
-        ch = text[i]
         if ch == "\n":
             line += 1
         if ch in "'\"`":

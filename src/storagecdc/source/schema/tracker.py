@@ -41,7 +41,7 @@ from .tablemap import columns_from_table_map
 
 log = logging.getLogger(__name__)
 
-_QUERY_IN_ERRORS = 200
+_QUERY_IN_ERRORS = 160
 _STATE_FORMAT = 1
 
 
@@ -149,14 +149,14 @@ class SchemaTracker:
                 log.warning("passing over DDL that cannot be parsed, as ignore-ddl allows, at %s: %s",
                             position or "?", _clip(query))
                 return None
-            raise SchemaError(f"cannot parse DDL at {position or '?'}: {exc}: {_clip(query)}") from None
+            raise SchemaError(f"cannot parse DDL at {position or '?'}: {_clip(str(exc))}: {_clip(query)}") from None
         if stmt is None:
             return None
         self._map_cache.clear()
         try:
             return self._apply(stmt, query, default_schema, commit_ts)
         except SchemaError as exc:
-            raise SchemaError(f"cannot apply DDL at {position or '?'}: {exc}: {_clip(query)}") from None
+            raise SchemaError(f"cannot apply DDL at {position or '?'}: {_clip(str(exc))}: {_clip(query)}") from None
 
     def _apply(self, stmt: Statement, query: str, default_schema: str, ts: int) -> DDLEvent | None:
         if isinstance(stmt, CreateDatabase | AlterDatabase | DropDatabase):
