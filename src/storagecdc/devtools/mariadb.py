@@ -64,6 +64,7 @@ DEFAULT_SETTINGS: Mapping[str, Setting] = {
     "performance_schema": "OFF",
     "skip_name_resolve": "ON",
     "max_connections": 64,
+    "max_allowed_packet": "64M",
 }
 
 _RUNNING: weakref.WeakSet[MariaDBServer] = weakref.WeakSet()
@@ -353,6 +354,19 @@ class MariaDBServer:
     def flush_logs(self) -> None:
         """Close the current binlog file and start the next one."""
         self.execute("FLUSH BINARY LOGS")
+
+    def purge_binlogs(self, timeout: float = 10.0) -> None:
+        """Delete every binlog file but the current one (``PURGE BINARY LOGS``), waiting for the server's
+        binlog checkpoint, which keeps recently written files until InnoDB no longer needs them."""
+        current = self.binlog_files()[-1].name
+        deadline = time.monotonic() + timeout
+        while True:
+            self.execute(f"PURGE BINARY LOGS TO '{current}'")
+            if len(self.binlog_files()) == 1:
+                return
+            if time.monotonic() > deadline:
+                raise MariaDBError(f"binlog files before {current} still exist after {timeout:.0f} s")
+            time.sleep(0.05)
 
     def binlog_files(self) -> list[Path]:
         """The server's binlog files in order, as its ``.index`` file lists them."""

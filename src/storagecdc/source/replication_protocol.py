@@ -45,9 +45,10 @@ class ConnectionLost(SourceError):
 class ServerError(SourceError):
     """The server answered with an error packet (``code`` is the MySQL error number)."""
 
-    def __init__(self, message: str, code: int, *, retryable: bool = False) -> None:
+    def __init__(self, message: str, code: int, server_message: str = "", *, retryable: bool = False) -> None:
         super().__init__(message, retryable=retryable)
         self.code = code
+        self.server_message = server_message
 
 
 def register_slave(server_id: int) -> bytes:
@@ -81,14 +82,16 @@ def parse_error(payload: bytes, server: str) -> ServerError:
     if text[:1] == b"#":  # '#' + 5-character SQL state
         text = text[6:]
     message = text.decode("utf-8", "replace")
-    return ServerError(f"server {server} refused: error {code}: {message}", code)
+    return ServerError(f"server {server} refused: error {code}: {message}", code, message)
 
 
 class PacketStream:
-    """Packets over a connected socket. ``server`` names the peer in messages (redacted, no password)."""
+    """Packets over a connected socket. ``server`` names the peer in messages (redacted, no password);
+    ``owner`` is kept alive with the stream (pymysql's connection closes the socket when collected)."""
 
-    def __init__(self, sock: socket.socket, server: str, read_timeout: float) -> None:
+    def __init__(self, sock: socket.socket, server: str, read_timeout: float, owner: object = None) -> None:
         self._sock = sock
+        self._owner = owner
         self.server = server
         sock.settimeout(read_timeout)
         self._rfile = io.BufferedReader(sock.makefile("rb", buffering=0), 1 << 18)

@@ -68,13 +68,10 @@ class ReplicationUri:
         values: dict[str, float | int] = {}
         for key, raw in parse_qsl(parts.query, keep_blank_values=True):
             name = key.replace("_", "-").lower()
+            if name not in _INTS and name not in _FLOATS:
+                raise ConfigError(f"unknown option {key!r} in live source URI {redact(uri)}")
             try:
-                if name in _INTS:
-                    values[name] = int(raw)
-                elif name in _FLOATS:
-                    values[name] = float(raw)
-                else:
-                    raise ConfigError(f"unknown option {key!r} in live source URI {redact(uri)}")
+                values[name] = int(raw) if name in _INTS else float(raw)
             except ValueError:
                 raise ConfigError(f"option {key}={raw!r} of live source URI {redact(uri)} is not a number") from None
         heartbeat = float(values.get("heartbeat-interval", 1.0))
