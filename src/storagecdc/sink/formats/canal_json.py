@@ -112,7 +112,7 @@ def _value_printer(col: ColumnInfo) -> V.Printer:
     if kind is V.Kind.DOUBLE:
         return V.mapped_printer(V.plain_float64)
     if kind is V.Kind.DECIMAL:
-        return V.mapped_printer(V.decimal_text)
+        return V.decimal_printer()
     if kind in (V.Kind.DATE, V.Kind.DATETIME, V.Kind.TIMESTAMP, V.Kind.TIME):
         return V.temporal_printer(kind, col)
     if kind is V.Kind.BINARY:
@@ -135,7 +135,7 @@ def _json_column(name: str, printer: V.Printer) -> Callable[[V.Column], list[str
     null = key + "null"
 
     def fmt(values: V.Column) -> list[str]:
-        if ABSENT in values:
+        if V.has_absent(values):
             present = [None if v is ABSENT else v for v in values]
             return [
                 "" if v is ABSENT else null if t is None else key + go_json_string(t)
@@ -192,7 +192,7 @@ class CanalJsonEncoder:
         printed = [fmt(c) for fmt, c in zip(self._columns, columns, strict=True)]
         if not printed:
             return ["null"] * len(rows), columns
-        if any(ABSENT in c for c in columns):
+        if any(V.has_absent(c) for c in columns):
             return ["[{" + ",".join(f for f in fields if f) + "}]" for fields in zip(*printed, strict=True)], columns
         return ["[{" + ",".join(fields) + "}]" for fields in zip(*printed, strict=True)], columns
 

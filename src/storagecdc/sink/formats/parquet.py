@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from storagecdc.errors import ConfigError, SinkError
-from storagecdc.model import ABSENT, ColumnInfo, RowChanges, TableInfo, ts_physical_ms
+from storagecdc.model import ColumnInfo, RowChanges, TableInfo, ts_physical_ms
 from storagecdc.sink.formats import values as V
 from storagecdc.sink.formats.base import Chunk, Part, expand, transpose
 from storagecdc.sink.options import SinkOptions
@@ -121,7 +121,7 @@ class ParquetEncoder:
         columns = transpose(rows, self._width)
         arrays = []
         for build, column, col in zip(self._builders, columns, self._table.columns, strict=True):
-            if ABSENT in column:
+            if V.has_absent(column):
                 raise SinkError(
                     f"table {self._table.name}: column {col.name} is missing from a row image "
                     "(binlog_row_image=MINIMAL/NOBLOB); Parquet needs full row images"

@@ -15,9 +15,10 @@ import math
 import struct
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from operator import itemgetter, methodcaller
 from typing import Any
 
-from storagecdc.model import ColumnInfo
+from storagecdc.model import ABSENT, ColumnInfo
 
 Column = Sequence[Any]
 TextColumn = list[Any]
@@ -166,32 +167,84 @@ def plain_float32(x: float) -> str:
 # -- column printers ----------------------------------------------------------------------------------
 
 
-def _map(fn: Callable[[Any], str]) -> Printer:
+_NONE_TYPE = type(None)
+_ABSENT_TYPE = type(ABSENT)
+
+
+def has_null(values: Column) -> bool:
+    """Whether a column holds a NULL (compares types only: ``None in`` would call ``Decimal.__eq__``)."""
+    return _NONE_TYPE in map(type, values)
+
+
+def has_absent(values: Column) -> bool:
+    """Whether a column holds ``model.ABSENT`` (a value a MINIMAL row image did not log)."""
+    return _ABSENT_TYPE in map(type, values)
+
+
+def _convert(fn: Callable[[Any], str] | None, keep_str: bool = False) -> Printer:
+    """A printer applying ``fn`` to every non-NULL value (with ``keep_str``, ``str`` values pass through).
+
+    A column without NULLs is converted with ``map`` (no Python-level loop when ``fn`` is a builtin or a
+    method caller); NULLs or pass-through strings take a per-value comprehension.
+    """
+    if fn is None:
+        return list
+
     def print_column(values: Column) -> TextColumn:
-        return [None if v is None else fn(v) for v in values]
+        if has_null(values):
+            if keep_str:
+                return [v if v is None or v.__class__ is str else fn(v) for v in values]
+            return [None if v is None else fn(v) for v in values]
+        if keep_str:
+            try:
+                return list(map(fn, values))
+            except (AttributeError, TypeError):
+                return [v if v.__class__ is str else fn(v) for v in values]
+        return list(map(fn, values))
 
     return print_column
-
-
-def _keep_str(fn: Callable[[Any], str]) -> Printer:
-    """Like ``_map`` but values that are already ``str`` (zero dates) pass through."""
-
-    def print_column(values: Column) -> TextColumn:
-        return [v if v is None or v.__class__ is str else fn(v) for v in values]
-
-    return print_column
-
-
-def _identity(values: Column) -> TextColumn:
-    return list(values)
 
 
 def datetime_text(digits: int) -> Callable[[dt.datetime], str]:
     """``YYYY-MM-DD HH:MM:SS[.f{digits}]`` of a datetime (a TIMESTAMP's UTC wall time)."""
-    if digits == 0:
-        return lambda v: v.isoformat(" ", "seconds")[:19]
-    end = 20 + digits
-    return lambda v: v.isoformat(" ", "microseconds")[:end]
+    iso = methodcaller("isoformat", " ", "microseconds" if digits else "seconds")
+    cut = itemgetter(slice(0, 20 + digits if digits else 19))
+    return lambda v: cut(iso(v))
+
+
+def _datetime_printer(digits: int, naive: bool) -> Printer:
+    """DATETIME/TIMESTAMP columns: C-level ``map`` chains when there are no NULLs or zero dates."""
+    iso = methodcaller("isoformat", " ", "microseconds" if digits else "seconds")
+    cut = itemgetter(slice(0, 20 + digits if digits else 19))
+    exact = naive and digits in (0, 6)
+    slow = _convert(datetime_text(digits), keep_str=True)
+
+    def print_column(values: Column) -> TextColumn:
+        if has_null(values):
+            return slow(values)
+        try:
+            return list(map(iso, values)) if exact else list(map(cut, map(iso, values)))
+        except (AttributeError, TypeError):
+            return slow(values)
+
+    return print_column
+
+
+def double_printer() -> Printer:
+    """DOUBLE columns as Go's ``%v``: ``repr`` with ``.0`` dropped when every value is in [1e-4, 1e6)."""
+    drop_zero = methodcaller("removesuffix", ".0")
+    slow = _convert(go_float64)
+
+    def print_column(values: Column) -> TextColumn:
+        if not values or has_null(values):
+            return slow(values)
+        text = list(map(repr, values))
+        joined = "".join(text)
+        if "e" in joined or "n" in joined or max(map(abs, values)) >= 1e6:
+            return slow(values)
+        return list(map(drop_zero, text))
+
+    return print_column
 
 
 def time_text(digits: int) -> Callable[[dt.timedelta], str]:
@@ -225,6 +278,20 @@ def decimal_text(v: Any) -> str:
     return format(v, "f")
 
 
+def decimal_printer() -> Printer:
+    """DECIMAL columns: ``str`` (fast) unless it chose exponent notation (``0E-7``), then ``format 'f'``."""
+
+    def print_column(values: Column) -> TextColumn:
+        if has_null(values):
+            return [None if v is None else decimal_text(v) for v in values]
+        text = list(map(str, values))
+        if "E" in "".join(text):
+            return list(map(decimal_text, values))
+        return text
+
+    return print_column
+
+
 def base64_text(v: bytes) -> str:
     return base64.b64encode(v).decode("ascii")
 
@@ -241,19 +308,19 @@ def latin1_text(v: bytes) -> str:
 def temporal_printer(kind: Kind, col: ColumnInfo) -> Printer:
     """The printer of a DATE/DATETIME/TIMESTAMP/TIME column (shared by CSV and canal-json)."""
     if kind is Kind.DATE:
-        return _keep_str(dt.date.isoformat)
+        return _convert(methodcaller("isoformat"), keep_str=True)
     if kind is Kind.TIME:
-        return _map(time_text(fsp(col)))
-    return _keep_str(datetime_text(fsp(col)))
+        return _convert(time_text(fsp(col)))
+    return _datetime_printer(fsp(col), naive=kind is Kind.DATETIME)
 
 
 def number_printer() -> Printer:
-    return _map(str)
+    return _convert(str)
 
 
 def mapped_printer(fn: Callable[[Any], str]) -> Printer:
-    return _map(fn)
+    return _convert(fn)
 
 
 def passthrough_printer() -> Printer:
-    return _identity
+    return _convert(None)
