@@ -310,7 +310,9 @@ class EventDecoder:
     # -- tables and rows -----------------------------------------------------------------------------
 
     def _table_map(self, raw: RawEvent) -> tuple[Event]:
-        table_map = decode_table_map(raw.body, self.state.post_header_length(et.TABLE_MAP))
+        table_map = decode_table_map(
+            raw.body, self.state.post_header_length(et.TABLE_MAP), mariadb=self.state.is_mariadb
+        )
         self.table_maps[table_map.table_id] = table_map
         return (TableMapEvent(*_pos(raw), table_map),)
 

@@ -37,7 +37,9 @@ COLUMN_VISIBILITY = 12
 _SIGNEDNESS_TYPES = frozenset(
     {ft.DECIMAL, ft.TINY, ft.SHORT, ft.INT24, ft.LONG, ft.LONGLONG, ft.NEWDECIMAL, ft.FLOAT, ft.DOUBLE}
 )
-"""Columns SIGNEDNESS has a bit for (YEAR has none)."""
+"""Columns MySQL's SIGNEDNESS has a bit for (YEAR has none)."""
+_MARIADB_SIGNEDNESS_TYPES = _SIGNEDNESS_TYPES | {ft.YEAR}
+"""MariaDB gives YEAR (always unsigned) a SIGNEDNESS bit too."""
 _CHARACTER_TYPES = frozenset(
     {ft.STRING, ft.VAR_STRING, ft.VARCHAR, ft.BLOB, ft.TINY_BLOB, ft.MEDIUM_BLOB, ft.LONG_BLOB, ft.VECTOR}
 )
@@ -142,7 +144,7 @@ class _Optional:
 
     __slots__ = ("collations", "column_names", "elems", "geometry_types", "primary_key", "unsigned", "visible")
 
-    def __init__(self, buf: bytes, pos: int, types: list[int]) -> None:
+    def __init__(self, buf: bytes, pos: int, types: list[int], mariadb: bool) -> None:
         self.unsigned: tuple[bool, ...] | None = None
         self.collations: tuple[int | None, ...] | None = None
         self.column_names: tuple[str, ...] | None = None
@@ -151,9 +153,9 @@ class _Optional:
         self.primary_key: tuple[int, ...] | None = None
         self.visible: tuple[bool, ...] | None = None
         if pos < len(buf):
-            self._decode(buf, pos, types)
+            self._decode(buf, pos, types, _MARIADB_SIGNEDNESS_TYPES if mariadb else _SIGNEDNESS_TYPES)
 
-    def _decode(self, buf: bytes, pos: int, types: list[int]) -> None:
+    def _decode(self, buf: bytes, pos: int, types: list[int], numeric_types: frozenset[int]) -> None:
         n = len(types)
         character = [i for i, t in enumerate(types) if t in _CHARACTER_TYPES]
         enum_set = [i for i, t in enumerate(types) if t in _ENUM_SET]
@@ -163,7 +165,7 @@ class _Optional:
             kind = buf[pos]
             value, pos = packed_bytes(buf, pos + 1)
             if kind == SIGNEDNESS:
-                numeric = [i for i, t in enumerate(types) if t in _SIGNEDNESS_TYPES]
+                numeric = [i for i, t in enumerate(types) if t in numeric_types]
                 unsigned = [False] * n
                 for col, flag in zip(numeric, bits_msb_first(value, len(numeric)), strict=True):
                     unsigned[col] = flag
@@ -220,8 +222,11 @@ def _pk(value: bytes, n: int, *, with_prefix: bool) -> tuple[int, ...]:
     return tuple(columns)
 
 
-def decode_table_map(body: bytes, post_header_length: int) -> TableMap:
-    """Decode a TABLE_MAP body (RawEvent.body). Raises ValueError/IndexError on malformed bodies."""
+def decode_table_map(body: bytes, post_header_length: int, *, mariadb: bool = False) -> TableMap:
+    """Decode a TABLE_MAP body (RawEvent.body). Raises ValueError/IndexError on malformed bodies.
+
+    ``mariadb``: the server is MariaDB, whose SIGNEDNESS metadata has a bit for YEAR columns.
+    """
     if post_header_length == 6:
         table_id = uint_le(body, 0, 4)
         flags = U16(body, 4)[0]
@@ -246,7 +251,7 @@ def decode_table_map(body: bytes, post_header_length: int) -> TableMap:
     nullable = bits_lsb_first(take(body, pos, null_len), count)
     pos += null_len
     types, metas = _column_metadata(type_bytes, meta)
-    opt = _Optional(body, pos, types)
+    opt = _Optional(body, pos, types, mariadb)
     return TableMap(
         table_id,
         schema,
