@@ -62,3 +62,23 @@ class ObjectStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+MAX_KEY_BYTES = 1024
+"""S3's limit on a full key; stores refuse longer keys up front."""
+
+
+def check_key(key: str) -> None:
+    """Refuse a key no store can hold safely: empty, absolute, ``.``/``..``/empty segments, NUL, over-long.
+
+    A caller's mistake, so ``ValueError``; keys built by ``storage.paths`` always pass.
+    """
+    if not key or key.startswith("/") or key.endswith("/"):
+        raise ValueError(f"invalid object key {key!r}: empty or starts/ends with '/'")
+    if "\x00" in key or "\\" in key:
+        raise ValueError(f"invalid object key {key!r}: contains NUL or backslash")
+    for segment in key.split("/"):
+        if segment in ("", ".", ".."):
+            raise ValueError(f"invalid object key {key!r}: empty, '.' or '..' segment")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise ValueError(f"invalid object key {key[:80]!r}...: longer than {MAX_KEY_BYTES} bytes")
