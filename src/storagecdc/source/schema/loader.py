@@ -79,14 +79,14 @@ def split_sql(text: str) -> Iterator[tuple[int, str]]:
         yield start_line, stmt
 
 
-def load_sql_file(tracker: SchemaTracker, path: str | Path) -> None:
-    """Apply a file of CREATE DATABASE/TABLE statements (mysqldump --no-data output, ``USE db;`` lines)."""
+def load_sql_file(tracker: SchemaTracker, path: str | Path, schema: str = "") -> None:
+    """Apply a file of CREATE DATABASE/TABLE statements (mysqldump --no-data output, ``USE db;`` lines);
+    ``schema`` is the default database until the first ``USE``."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SchemaError(f"cannot read schema file {path}: {exc.strerror}") from exc
-    schema = ""
     for line, stmt in split_sql(text):
         words = stmt.split(None, 1)
         if words[0].upper() == "USE" and len(words) == 2:

@@ -285,10 +285,10 @@ class SchemaTracker:
 
     # ---- initial schema ------------------------------------------------------------------------------------
 
-    def load_sql_file(self, path: str | Path) -> None:
-        """Apply a file of CREATE DATABASE/TABLE statements (e.g. ``mysqldump --no-data``); tables get
-        version ``start_ts``."""
-        loader.load_sql_file(self, path)
+    def load_sql_file(self, path: str | Path, *, schema: str = "") -> None:
+        """Apply a file of CREATE DATABASE/TABLE statements (e.g. ``mysqldump --no-data``, with ``USE db;``
+        lines; ``schema`` is the database before the first USE); tables get version ``start_ts``."""
+        loader.load_sql_file(self, path, schema)
 
     def load_from_server(self, conn: Any, schemas: Iterable[str]) -> None:
         """Read the tables of ``schemas`` from a pymysql connection's information_schema (version
