@@ -89,7 +89,8 @@ class _Reader:
             parts = [self.buf[self.pos :]]
             have = len(parts[0])
             while have < n:
-                chunk = self.stream.read(max(_READ_SIZE, n - have))
+                # Fixed-size reads: a corrupt size must not become one huge allocation.
+                chunk = self.stream.read(_READ_SIZE)
                 if not chunk:
                     break
                 parts.append(chunk)

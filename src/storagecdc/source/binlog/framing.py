@@ -34,6 +34,8 @@ CHECKSUM_UNDEF = 255
 V4_HEADER_LENGTH = 19
 V1_HEADER_LENGTH = 13
 BLOCK_SIZE = 1 << 20
+MAX_READ = 1 << 26
+"""Largest single read: a corrupt event size must not become one huge allocation."""
 
 _HEADER = struct.Struct("<IBIIIH").unpack_from
 _HEADER_V1 = struct.Struct("<IBII").unpack_from
@@ -308,7 +310,7 @@ class _FileFramer:
         chunks = [rest]
         have = len(rest)
         while have < need:
-            chunk = self.f.read(max(BLOCK_SIZE, need - have))
+            chunk = self.f.read(min(max(BLOCK_SIZE, need - have), MAX_READ))
             if not chunk:
                 break
             chunks.append(chunk)

@@ -75,6 +75,8 @@ class RowsHeader:
         else:
             count = uint_le(body, pos + 1, 3 if first == 253 else 8)
             pos += 4 if first == 253 else 9
+        if count > (len(body) - pos) * 8:
+            raise ValueError(f"column count {count} does not fit the rows event body")
         self.column_count = count
         width = (count + 7) >> 3
         mask = (1 << count) - 1  # servers set the padding bits of the last byte
