@@ -227,3 +227,17 @@ def test_chunk_counts_records_and_bytes() -> None:
     chunk = CsvEncoder(t, SinkOptions(protocol="csv", output_old_value=True)).encode(b)
     assert chunk.rows == 4
     assert chunk.size == len(chunk.data)
+
+
+def test_quote_doubling_over_whole_columns() -> None:
+    t = table("t", col("j", "JSON"))
+    for values in (['{"a": 1}', "plain"], ['{"a": 1}', 'x\x00"y']):
+        b = batch(t, Op.INSERT, [(v,) for v in values])
+        data = CsvEncoder(t, SinkOptions(protocol="csv", terminator="\n")).encode(b).data.decode()
+        assert data.splitlines() == ['"I","t","test","' + v.replace('"', '""') + '"' for v in values]
+
+
+def test_percent_signs_in_names_and_values() -> None:
+    t = table("100%", col("p", "VARCHAR"), col("n", "INT"), schema="%s")
+    got = line(t, Op.INSERT, ("50%s", 5), null="%d", quote="")
+    assert got == "I,100%,%s,50%s,5\r\n"

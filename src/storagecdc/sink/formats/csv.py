@@ -67,7 +67,9 @@ class CsvEncoder:
         if kind in (V.Kind.DATE, V.Kind.DATETIME, V.Kind.TIMESTAMP, V.Kind.TIME):
             return V.temporal_printer(kind, col)
         if kind is V.Kind.BINARY:
-            return V.mapped_printer(V.hex_text if self._opts.binary_encoding_method == "hex" else V.base64_text)
+            if self._opts.binary_encoding_method == "hex":
+                return V.mapped_printer(V.hex_text)
+            return V.base64_printer()
         if kind is V.Kind.VECTOR:
             return V.mapped_printer(V.vector_text(V.go_float32))
         return V.passthrough_printer()
@@ -96,8 +98,14 @@ class CsvEncoder:
                 text = printer(values)
                 if V.has_null(values):
                     return [null if t is None else quote(t) for t in text], "%s"
-                if quote_free or q not in "".join(text):
+                if quote_free:
                     return text, wrapped
+                joined = "\x00".join(text)
+                if q not in joined:
+                    return text, wrapped
+                doubled = joined.replace(q, q + q).split("\x00")
+                if len(doubled) == len(text):
+                    return doubled, wrapped
                 return [quote(t) for t in text], "%s"
 
             return quoted
