@@ -110,7 +110,7 @@ class BlockingDispatcher(ABC):
     def _apply(self, event: BlockEvent) -> None:
         """Apply ``event`` locally after WRITE or PASS (switch table version...)."""
 
-    def _cut_fields(self) -> tuple[int, str, int]:
+    def cut_fields(self) -> tuple[int, str, int]:
         """(table version, file id, last durable data-file index) for the syncpoint cut."""
         return 0, "", 0
 
@@ -218,7 +218,7 @@ class BlockingDispatcher(ABC):
     def _status(self, stage: BlockStage) -> BlockStatus:
         p = self._pending
         assert p is not None
-        version, file_id, last = self._cut_fields()
+        version, file_id, last = self.cut_fields()
         return BlockStatus(
             self.dispatcher_id, self.span, p.key, stage, self.checkpoint_ts, None, influence_of(p.event),
             version, file_id, last,

@@ -66,5 +66,5 @@ class TableDispatcher(BlockingDispatcher):
                 self.table = t
                 self._writer = self._sink.table_writer(t, self.table_span.file_id)
 
-    def _cut_fields(self) -> tuple[int, str, int]:
+    def cut_fields(self) -> tuple[int, str, int]:
         return self.table.version, self.table_span.file_id or "", self._writer.last_file_index()

@@ -181,17 +181,19 @@ class Barrier:
         self._advance(ev)
 
     def _advance(self, ev: PendingEvent) -> None:
-        if ev.phase is Phase.WAITING:
-            influenced = self._influenced(ev)
-            if any(e.checkpoint_ts >= ev.key.commit_ts for e in influenced):
-                # Someone passed T, which only happens after the write (state rebuilt after a restart).
-                ev.phase, ev.written = Phase.PASS, True
-                self._send_action(ev, Action.PASS, list(ev.reports))
-            elif self._covered(ev):
-                ev.writer = self._elect(ev)
-                ev.phase = Phase.WRITE
-                self._send_action(ev, Action.WRITE, [ev.writer])
-                return
+        if ev.phase is not Phase.PASS and any(
+            e.checkpoint_ts >= ev.key.commit_ts for e in self._influenced(ev)
+        ):
+            # Someone passed T, which only happens after the write: the writer's DONE was lost, or the
+            # state was rebuilt after a restart.
+            ev.phase, ev.written = Phase.PASS, True
+            self._on_written(ev)
+            self._send_action(ev, Action.PASS, list(ev.reports))
+        if ev.phase is Phase.WAITING and self._covered(ev):
+            ev.writer = self._elect(ev)
+            ev.phase = Phase.WRITE
+            self._send_action(ev, Action.WRITE, [ev.writer])
+            return
         if ev.phase is Phase.PASS and self._finished(ev):
             del self.events[ev.key]
             if self._on_finished is not None:

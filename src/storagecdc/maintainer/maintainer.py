@@ -55,9 +55,13 @@ class Maintainer:
         transport: Transport,
         control: DispatcherControl,
         nodes: list[str],
+        *,
         split_counts: dict[str, int] | None = None,
         on_finished: Callable[[PendingEvent], None] | None = None,
+        tables_at: Callable[[int], dict[str, int]] | None = None,
     ) -> None:
+        """``tables_at(ts)`` is the schema store's view: every table existing at ``ts``, with the commit-ts it
+        came into existence; without it, tables are created only by the DDL writes this maintainer sees."""
         if not nodes:
             raise ValueError("a maintainer needs at least one dispatcher node")
         self.registry = SpanRegistry()
@@ -66,11 +70,16 @@ class Maintainer:
         self._control = control
         self._transport = transport
         self._placed = 0
+        self._tables_at = tables_at
         self.barrier = Barrier(self.registry, self._send, self._on_written, on_finished)
         transport.register(MAINTAINER, self.on_message)
 
     # -- messages -------------------------------------------------------------------------------------
     def on_message(self, sender: str, msg: Message) -> None:
+        if isinstance(msg, BlockStatus | Heartbeat) and msg.dispatcher_id == TRIGGER_ID:
+            # Tables the trigger has passed the creation of must have spans before any coverage check.
+            self.registry.update_checkpoint(TRIGGER_ID, msg.checkpoint_ts)
+            self._reconcile()
         if isinstance(msg, BlockStatus):
             self.barrier.on_status(msg)
         elif isinstance(msg, Heartbeat):
@@ -81,21 +90,46 @@ class Maintainer:
     def tick(self) -> None:
         """Resend unanswered actions and publish the aggregated checkpoint to the table trigger."""
         self.barrier.resend()
+        self._reconcile()
         ckpt = self.checkpoint_ts()
         trigger = self.registry.get(TRIGGER_ID)
         if ckpt is not None and trigger is not None:
             self._send(trigger.node, CheckpointAdvance(ckpt))
 
     def checkpoint_ts(self) -> int | None:
-        """Every change with commit-ts <= this is durable everywhere: min over live dispatchers."""
-        return self.registry.min_checkpoint()
+        """Every change with commit-ts <= this is durable everywhere.
+
+        The minimum over live dispatchers, and below every block event not yet written (its DDL may create
+        tables whose dispatchers do not exist yet).
+        """
+        ckpt = self.registry.min_checkpoint()
+        unwritten = [k.commit_ts - 1 for k, ev in self.barrier.events.items() if not ev.written]
+        if ckpt is None or not unwritten:
+            return ckpt
+        return min(ckpt, *unwritten)
 
     # -- scheduling -----------------------------------------------------------------------------------
     def bootstrap(self, entries: list[DispatcherEntry]) -> None:
-        """Rebuild the registry from the nodes' dispatcher listing (maintainer restart)."""
+        """Rebuild the registry from the nodes' dispatchers after a maintainer restart."""
         for e in entries:
             self.registry.add(e)
+        self._reconcile()
         self.barrier.topology_changed()
+
+    def _reconcile(self) -> None:
+        """Create the spans of every table that exists at the table trigger's checkpoint but has none.
+
+        Such a table was created by a DDL whose write this maintainer never saw finish (the writer's DONE was
+        lost, or the write finished across a maintainer restart); its spans replay from its creation.
+        """
+        trigger = self.registry.get(TRIGGER_ID)
+        if self._tables_at is None or trigger is None:
+            return
+        for table, created in sorted(self._tables_at(trigger.checkpoint_ts).items()):
+            if not self.registry.dispatchers_of(table):
+                for lo, hi in even_ranges(self.split_counts.get(table, 1)):
+                    span = SpanInfo(table, lo, hi)
+                    self._create(span, created, span.dispatcher_id)
 
     def start_trigger(self, start_ts: int) -> None:
         self._create(SpanInfo("", 0, 0), start_ts, TRIGGER_ID)

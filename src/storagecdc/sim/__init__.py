@@ -1,0 +1,1 @@
+"""A seeded, deterministic simulator of dispatchers, maintainer and the real storage sink under faults."""
