@@ -48,10 +48,12 @@ def resolve_column(spec: ColumnSpec, table_charset: tuple[str, str], flavor: str
     elif name in BINARY_TYPES or name in SPATIAL_TYPES or name == "VECTOR":
         charset, collation = "binary", "binary"
     nullable = not spec.primary if spec.nullable is None else spec.nullable
+    # a nullable column without a DEFAULT clause has the implicit DEFAULT NULL (as information_schema says)
+    has_default = spec.has_default or (nullable and not spec.generated)
     return ColumnInfo(
         name=spec.name, type_name=name, unsigned=t.unsigned, length=t.length, scale=t.scale,
         charset=charset, collation=collation, nullable=nullable, default=spec.default,
-        has_default=spec.has_default, is_pk=spec.primary, elems=t.elems, generated=spec.generated,
+        has_default=has_default, is_pk=spec.primary, elems=t.elems, generated=spec.generated,
         invisible=spec.invisible,
     )
 

@@ -135,10 +135,11 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _default(raw: str | None, mariadb: bool) -> tuple[str | None, bool]:
-    """(default, has_default) from COLUMN_DEFAULT: MariaDB quotes literals and writes NULL as 'NULL'."""
+def _default(raw: str | None, mariadb: bool, nullable: bool) -> tuple[str | None, bool]:
+    """(default, has_default) from COLUMN_DEFAULT: MariaDB quotes literals and writes NULL as 'NULL';
+    MySQL writes SQL NULL both for "no default" and for a nullable column's (implicit) DEFAULT NULL."""
     if raw is None:
-        return None, False
+        return None, nullable and not mariadb
     if not mariadb:
         return raw, True
     if raw == "NULL":
@@ -178,13 +179,13 @@ def load_from_server(tracker: SchemaTracker, conn: Any, schemas: Iterable[str]) 
             continue  # a view
         col_name = _text(column) or ""
         extra_text = (_text(extra) or "").upper()
-        value, has_default = _default(_text(default), mariadb)
+        is_nullable = _text(nullable) == "YES"
+        generated = any(w in extra_text for w in ("GENERATED", "VIRTUAL", "PERSISTENT", "STORED"))
+        value, has_default = (None, False) if generated else _default(_text(default), mariadb, is_nullable)
         spec = ColumnSpec(
-            name=col_name, type=parse_type_text(_text(col_type) or ""), nullable=_text(nullable) == "YES",
+            name=col_name, type=parse_type_text(_text(col_type) or ""), nullable=is_nullable,
             default=value, has_default=has_default, primary=col_name in pks.get(tn, set()),
-            generated="GENERATED" in extra_text or "VIRTUAL" in extra_text or "PERSISTENT" in extra_text
-            or "STORED" in extra_text,
-            invisible="INVISIBLE" in extra_text,
+            generated=generated, invisible="INVISIBLE" in extra_text,
         )
         info = resolve_column(spec, table_cs[tn], MARIADB if mariadb else tracker.flavor)
         if _text(cs) and _text(coll):
