@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import os
 import random
 import shutil
 import tempfile
@@ -28,12 +27,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from moto.server import ThreadedMotoServer
 
+from storagecdc.devtools.s3servers import MotoServer
 from storagecdc.model import ColumnInfo, Op, RowChanges, TableInfo, TableName, make_ts
 from storagecdc.sink.formats import encoder_for
 from storagecdc.sink.formats.parquet import arrow_type
@@ -146,28 +144,16 @@ def run_pyarrow(table: TableInfo, protocol: str, work: list[RowChanges], path: P
     return elapsed, path.stat().st_size
 
 
-def start_moto() -> tuple[Any, str]:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
-                 aws_secret_access_key="bench").create_bucket(Bucket="bench")
-    return server, endpoint
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--moto", action="store_true", help="also write to moto's S3 server")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_sink_"))
-    server = None
-    endpoint = ""
-    if args.moto:
-        server, endpoint = start_moto()
+    server = MotoServer() if args.moto else None
+    if server is not None:
+        server.start()
+        server.create_bucket("bench")
     print(f"{'table':8} {'format':8} {'target':7} {'rows/s':>10} {'MB/s':>7} {'pyarrow rows/s':>15} "
           f"{'MB/s':>7} {'ratio':>6}")
     try:
@@ -180,9 +166,8 @@ def main() -> None:
                     ("local", lambda: LocalStore(tmp / "sink")),
                 ]
                 if server is not None:
-                    targets.append(("moto", lambda: open_store(
-                        f"s3://bench/{time.monotonic_ns()}?endpoint={endpoint}&region=us-east-1"
-                        "&force-path-style=true")))
+                    uri = server.store_uri("bench", f"{table.name.table}-{protocol}")
+                    targets.append(("moto", lambda uri=uri: open_store(uri)))
                 for target, make_store in targets:
                     store = make_store()
                     sink_s, sink_size = run_sink(store, table, protocol, work)
