@@ -86,6 +86,7 @@ _UNHANDLED = frozenset(
     }
 )
 _INCIDENTS = {0: "NONE", 1: "LOST_EVENTS"}
+_TABLE_MAP_CACHE_SIZE = 4096
 _HEARTBEAT_LOG_FILENAME = 1
 _HEARTBEAT_LOG_POSITION = 2
 
@@ -101,6 +102,8 @@ class EventDecoder:
     def __init__(self, state: FormatState | None = None) -> None:
         self.state = state if state is not None else FormatState()
         self.table_maps: dict[int, TableMap] = {}
+        self._decoded_maps: dict[bytes, TableMap] = {}
+        """TABLE_MAP bodies repeat in every transaction: decoded once, by body (bounded; cleared on FDE)."""
         self._handlers: dict[int, Callable[[RawEvent], Iterable[Event]]] = {
             et.FORMAT_DESCRIPTION: self._format_description,
             et.START_V3: self._start_v3,
@@ -159,6 +162,7 @@ class EventDecoder:
 
     def _format_description(self, raw: RawEvent) -> tuple[Event]:
         self.state.update(format_state_from_fde(raw.body, with_crc_field=False))
+        self._decoded_maps.clear()
         return (FormatDescriptionEvent(*_pos(raw), replace(self.state)),)
 
     def _start_v3(self, raw: RawEvent) -> tuple[Event]:
@@ -310,9 +314,14 @@ class EventDecoder:
     # -- tables and rows -----------------------------------------------------------------------------
 
     def _table_map(self, raw: RawEvent) -> tuple[Event]:
-        table_map = decode_table_map(
-            raw.body, self.state.post_header_length(et.TABLE_MAP), mariadb=self.state.is_mariadb
-        )
+        table_map = self._decoded_maps.get(raw.body)
+        if table_map is None:
+            table_map = decode_table_map(
+                raw.body, self.state.post_header_length(et.TABLE_MAP), mariadb=self.state.is_mariadb
+            )
+            if len(self._decoded_maps) >= _TABLE_MAP_CACHE_SIZE:
+                self._decoded_maps.clear()
+            self._decoded_maps[raw.body] = table_map
         self.table_maps[table_map.table_id] = table_map
         return (TableMapEvent(*_pos(raw), table_map),)
 

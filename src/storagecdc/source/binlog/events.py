@@ -4,6 +4,9 @@ Every event carries where it came from: ``file`` (base name), ``offset`` (where 
 unpacked from a TRANSACTION_PAYLOAD carry the payload event's offset and log_pos, so a position taken from
 any event is a valid resume point), ``log_pos`` (the header's next-event position), ``timestamp`` (header,
 seconds) and ``server_id``.
+
+Events are slotted dataclasses, not frozen ones: a frozen dataclass costs several times more to build, and
+the decoder builds one per event on the hot path. Consumers treat them as read-only.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ MARIA_FL_PREPARED_XA = 0x40
 MARIA_FL_COMPLETED_XA = 0x80
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """Base of every decoded event: its position and header fields."""
 
@@ -42,14 +45,14 @@ class Event:
     server_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FormatDescriptionEvent(Event):
     """FORMAT_DESCRIPTION (or a v1/v3 START event): the format of the events that follow."""
 
     format: FormatState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RotateEvent(Event):
     """ROTATE: the stream continues in ``next_file`` at ``position``."""
 
@@ -57,12 +60,12 @@ class RotateEvent(Event):
     position: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StopEvent(Event):
     """STOP: the server shut down; this file ends here."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QueryEvent(Event):
     """QUERY (and MariaDB's compressed QUERY): a statement, e.g. BEGIN, COMMIT or DDL.
 
@@ -88,14 +91,14 @@ class QueryEvent(Event):
     explicit_defaults_for_timestamp: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TableMapEvent(Event):
     """TABLE_MAP: the table ``table_map.table_id`` stands for in the rows events that follow."""
 
     table_map: TableMap
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RowsEvent(Event):
     """WRITE/UPDATE/DELETE_ROWS (every version, MariaDB compressed ones decompressed) and PARTIAL_UPDATE_ROWS.
 
@@ -123,14 +126,14 @@ class RowsEvent(Event):
         return bool(self.flags & STMT_END_F)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class XidEvent(Event):
     """XID: commit of a transaction on a transactional engine."""
 
     xid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class XaPrepareEvent(Event):
     """XA_PREPARE (MySQL): ends the first phase of an XA transaction (XA PREPARE, or XA COMMIT ONE PHASE)."""
 
@@ -140,7 +143,7 @@ class XaPrepareEvent(Event):
     bqual: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GtidEvent(Event):
     """MySQL GTID, ANONYMOUS_GTID and GTID_TAGGED: the start of a transaction.
 
@@ -168,7 +171,7 @@ class GtidEvent(Event):
         return f"{self.sid}:{self.tag}:{self.gno}" if self.tag else f"{self.sid}:{self.gno}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GtidSetEntry:
     """One source (UUID and optional tag) of a GTID set with its half-open ``[start, end)`` intervals."""
 
@@ -177,7 +180,7 @@ class GtidSetEntry:
     intervals: tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PreviousGtidsEvent(Event):
     """PREVIOUS_GTIDS: every GTID in earlier binlog files."""
 
@@ -194,7 +197,7 @@ class PreviousGtidsEvent(Event):
         return ",".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MariaGtidEvent(Event):
     """MariaDB GTID: the start of an event group ``domain_id-server_id-seq_no``.
 
@@ -217,7 +220,7 @@ class MariaGtidEvent(Event):
         return f"{self.domain_id}-{self.server_id}-{self.seq_no}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MariaGtidListEvent(Event):
     """MariaDB GTID_LIST: the binlog state, as ``(domain_id, server_id, seq_no)`` triples."""
 
@@ -225,21 +228,21 @@ class MariaGtidListEvent(Event):
     flags: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BinlogCheckpointEvent(Event):
     """MariaDB BINLOG_CHECKPOINT: crash recovery needs binlog files from ``binlog_file`` on."""
 
     binlog_file: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AnnotateRowsEvent(Event):
     """MariaDB ANNOTATE_ROWS or MySQL ROWS_QUERY: the statement that produced the rows events that follow."""
 
     query: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IntVarEvent(Event):
     """INTVAR: LAST_INSERT_ID (``kind`` 1) or INSERT_ID (``kind`` 2) for the next statement."""
 
@@ -247,7 +250,7 @@ class IntVarEvent(Event):
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RandEvent(Event):
     """RAND: the RAND() seeds for the next statement."""
 
@@ -255,7 +258,7 @@ class RandEvent(Event):
     seed2: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UserVarEvent(Event):
     """USER_VAR: a user variable the next statement uses. ``value`` is raw (None for NULL)."""
 
@@ -266,7 +269,7 @@ class UserVarEvent(Event):
     flags: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HeartbeatEvent(Event):
     """HEARTBEAT / HEARTBEAT_V2 (live streams only): the server is alive at ``log_file`` : ``position``."""
 
@@ -274,7 +277,7 @@ class HeartbeatEvent(Event):
     position: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnhandledEvent(Event):
     """A known event type that carries data this package does not interpret (statement-based LOAD DATA
     events, for example). It is passed on, never dropped, so that consumers can fail knowingly."""
