@@ -335,3 +335,43 @@ def test_load_sql_file(tmp_path: Path, binlog_fixtures: Path) -> None:
         tr.load_sql_file(bad)
     with pytest.raises(SchemaError, match="cannot read"):
         tr.load_sql_file(tmp_path / "missing.sql")
+
+
+def test_stream_started_mid_history() -> None:
+    """DDL on tables the tracker never saw: events still name them; columns come from TABLE_MAP later."""
+    tr = tracker()
+    ev = tr.apply_query("ALTER TABLE old ADD COLUMN x INT", "d", 20)
+    assert ev is not None and ev.tables == (T("d", "old"),) and ev.new_tables == ()
+    assert tr.table(T("d", "old")) is None
+    ev = tr.apply_query("TRUNCATE TABLE old", "d", 21)
+    assert ev is not None and ev.tables == (T("d", "old"),) and ev.new_tables == ()
+    ev = tr.apply_query("RENAME TABLE old TO newer", "d", 22)
+    assert ev is not None and ev.tables == (T("d", "old"),) and ev.dropped == (T("d", "old"),)
+    ev = tr.apply_query("ALTER TABLE old2 RENAME TO newer2", "d", 23)
+    assert ev is not None and ev.dropped == (T("d", "old2"),)
+    info = tr.on_table_map(_map("d", "newer", NAMES), 24)
+    assert info.column_names == NAMES and info.version == 5
+
+
+def test_column_if_exists_and_replace() -> None:
+    tr = tracker()
+    tr.apply_query("CREATE TABLE t (a INT)", "d", 20)
+    tr.apply_query("ALTER TABLE t ADD COLUMN IF NOT EXISTS a BIGINT, DROP COLUMN IF EXISTS zz", "d", 21)
+    assert cols(tr, T("d", "t")) == [("a", "INT")]
+    with pytest.raises(SchemaError, match="already has a column"):
+        tr.apply_query("ALTER TABLE t ADD COLUMN a BIGINT", "d", 22)
+    ev = tr.apply_query("CREATE OR REPLACE TABLE t (b TEXT)", "d", 23)
+    assert ev is not None and ev.ddl_type == ddl_types.CREATE_TABLE
+    assert cols(tr, T("d", "t")) == [("b", "TEXT")]
+    ev = tr.apply_query("CREATE TABLE ctas (a INT) START TRANSACTION", "d", 24)  # MySQL 8 atomic CTAS
+    assert ev is not None and cols(tr, T("d", "ctas")) == [("a", "INT")]
+    with pytest.raises(SchemaError, match="unknown character set 'nope'"):
+        tr.apply_query("CREATE TABLE bad (a VARCHAR(3) CHARACTER SET nope)", "d", 25)
+
+
+def test_ignore_ddl_only_for_unparseable() -> None:
+    tr = tracker(ignore_ddl=[".*"])
+    ev = tr.apply_query("CREATE TABLE t (a INT)", "d", 20)
+    assert ev is not None  # parseable DDL is never ignored
+    with pytest.raises(SchemaError, match="no column"):
+        tr.apply_query("ALTER TABLE t DROP COLUMN nope", "d", 21)  # parsed, but wrong for the state

@@ -38,11 +38,10 @@ def default_collation(charset: str) -> str:
     """The charset's default collation (MariaDB's and MySQL 5.7's defaults)."""
     if charset == "binary":
         return "binary"
-    try:
-        found: Any = charset_by_name(charset)  # the stubs omit Charset's attributes
-        return normalize_collation(found.collation)
-    except KeyError:
-        raise SchemaError(f"unknown character set {charset!r}") from None
+    found: Any = charset_by_name(charset)  # None when unknown; the stubs omit Charset's attributes
+    if found is None:
+        raise SchemaError(f"unknown character set {charset!r}")
+    return normalize_collation(found.collation)
 
 
 def max_bytes_per_char(charset: str) -> int:

@@ -65,12 +65,19 @@ class AlterResult:
     rename_to: tuple[str | None, str] | None = None
 
 
-def _index(columns: list[ColumnInfo], name: str, table: str) -> int:
+def _find(columns: list[ColumnInfo], name: str) -> int | None:
     folded = name.casefold()
     for i, c in enumerate(columns):
         if c.name.casefold() == folded:
             return i
-    raise SchemaError(f"table {table} has no column {name!r}")
+    return None
+
+
+def _index(columns: list[ColumnInfo], name: str, table: str) -> int:
+    i = _find(columns, name)
+    if i is None:
+        raise SchemaError(f"table {table} has no column {name!r}")
+    return i
 
 
 def _insert(columns: list[ColumnInfo], col: ColumnInfo, pos: Position | None, table: str) -> None:
@@ -99,12 +106,17 @@ def apply_alter(state: AlterResult, action: AlterAction, table: str, flavor: str
     """Apply one ALTER TABLE action to ``state`` in place."""
     cols = state.columns
     if isinstance(action, AddColumn):
+        if _find(cols, action.column.name) is not None:
+            if action.if_not_exists:
+                return
+            raise SchemaError(f"table {table} already has a column {action.column.name!r}")
         col = resolve_column(action.column, state.charset, flavor)
         if col.is_pk:
             _set_pk(cols, (), table)
         _insert(cols, col, action.position, table)
     elif isinstance(action, DropColumn):
-        del cols[_index(cols, action.name, table)]
+        if not (action.if_exists and _find(cols, action.name) is None):
+            del cols[_index(cols, action.name, table)]
     elif isinstance(action, ChangeColumn):
         i = _index(cols, action.old_name, table)
         old = cols.pop(i)

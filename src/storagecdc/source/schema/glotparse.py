@@ -267,7 +267,8 @@ def _position(node: exp.Expression | None) -> Position | None:
 
 def _alter_action(action: exp.Expression) -> AlterAction:
     if isinstance(action, exp.ColumnDef):
-        return AddColumn(_column(action), _position(action.args.get("position")))
+        return AddColumn(_column(action), _position(action.args.get("position")),
+                         if_not_exists=bool(action.args.get("exists")))
     if isinstance(action, exp.ModifyColumn):
         col_def = action.this
         if not isinstance(col_def, exp.ColumnDef):
@@ -279,7 +280,7 @@ def _alter_action(action: exp.Expression) -> AlterAction:
     if isinstance(action, exp.Drop):
         kind = str(action.args.get("kind") or "").upper()
         if kind == "COLUMN" and len(action.args.get("tables") or []) == 1:
-            return DropColumn(action.args["tables"][0].name)
+            return DropColumn(action.args["tables"][0].name, bool(action.args.get("exists")))
         if kind == "INDEX":
             return IndexChange(ddl_types.DROP_INDEX)
         if kind == "FOREIGN KEY":

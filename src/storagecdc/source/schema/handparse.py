@@ -316,16 +316,16 @@ def _alter_add(ts: TokenStream) -> list[AlterAction]:
         ts.skip_until_comma()
         return [OtherAlter(ddl_types.ADD_TABLE_PARTITION)]
     ts.accept_word("COLUMN")
-    _if_not_exists(ts)
+    ine = _if_not_exists(ts)
     if ts.accept_punct("("):
         cols: list[AlterAction] = []
         while True:
-            cols.append(AddColumn(parse_column(ts)))
+            cols.append(AddColumn(parse_column(ts), if_not_exists=ine))
             if ts.accept_punct(")"):
                 return cols
             ts.expect_punct(",")
     col = parse_column(ts)
-    return [AddColumn(col, _position(ts))]
+    return [AddColumn(col, _position(ts), if_not_exists=ine)]
 
 
 def _alter_drop(ts: TokenStream) -> AlterAction:
@@ -341,10 +341,10 @@ def _alter_drop(ts: TokenStream) -> AlterAction:
             return OtherAlter(ddl_types.DROP_TABLE_PARTITION)
         return IndexChange(ddl_types.DROP_INDEX if kind in ("INDEX", "KEY", "UNIQUE") else 0)
     ts.accept_word("COLUMN")
-    _if_exists(ts)
+    if_exists = _if_exists(ts)
     name = ts.name()
     ts.accept_word("RESTRICT", "CASCADE")
-    return DropColumn(name)
+    return DropColumn(name, if_exists)
 
 
 def _alter_alter(ts: TokenStream) -> AlterAction:

@@ -104,13 +104,19 @@ class RenameTables:
 
 @dataclass(frozen=True, slots=True)
 class AddColumn:
+    """ADD [COLUMN] [IF NOT EXISTS]: with ``if_not_exists``, an existing column makes it a no-op."""
+
     column: ColumnSpec
     position: Position | None = None
+    if_not_exists: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DropColumn:
+    """DROP [COLUMN] [IF EXISTS]: with ``if_exists``, a missing column makes it a no-op."""
+
     name: str
+    if_exists: bool = False
 
 
 @dataclass(frozen=True, slots=True)
