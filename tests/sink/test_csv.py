@@ -241,3 +241,24 @@ def test_percent_signs_in_names_and_values() -> None:
     t = table("100%", col("p", "VARCHAR"), col("n", "INT"), schema="%s")
     got = line(t, Op.INSERT, ("50%s", 5), null="%d", quote="")
     assert got == "I,100%,%s,50%s,5\r\n"
+
+
+@pytest.mark.parametrize("scale", [0, 1, 2, 3, 4, 5, 6])
+def test_datetime_digits_with_nulls_and_old_dates(scale: int) -> None:
+    t = table("t", col("a", "DATETIME", scale=scale), col("b", "TIMESTAMP", scale=scale), col("c", "DATE"))
+    micro = 123456 - 123456 % 10 ** (6 - scale)
+    values = [
+        (dt.datetime(1969, 12, 31, 23, 59, 59, micro), dt.datetime(1970, 1, 1, 0, 0, 1, micro, tzinfo=dt.UTC),
+         dt.date(1, 1, 1)),
+        (None, None, None),
+        (dt.datetime(9999, 12, 31, 23, 59, 59, micro), dt.datetime(2038, 1, 19, 3, 14, 7, micro, tzinfo=dt.UTC),
+         "0000-00-00"),
+    ]
+    enc = CsvEncoder(t, SinkOptions(protocol="csv", quote="", terminator="\n"))
+    got = enc.encode(batch(t, Op.INSERT, values)).data.decode().splitlines()
+    frac = ("." + f"{micro:06d}"[:scale]) if scale else ""
+    assert got == [
+        f"I,t,test,1969-12-31 23:59:59{frac},1970-01-01 00:00:01{frac},0001-01-01",
+        "I,t,test,\\N,\\N,\\N",
+        f"I,t,test,9999-12-31 23:59:59{frac},2038-01-19 03:14:07{frac},0000-00-00",
+    ]

@@ -18,6 +18,9 @@ from functools import lru_cache, partial
 from operator import itemgetter, methodcaller
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from storagecdc.model import ABSENT, ColumnInfo
 
 Column = Sequence[Any]
@@ -212,20 +215,36 @@ def datetime_text(digits: int) -> Callable[[dt.datetime], str]:
     return lambda v: cut(iso(v))
 
 
-def _datetime_printer(digits: int, naive: bool) -> Printer:
-    """DATETIME/TIMESTAMP columns: C-level ``map`` chains when there are no NULLs or zero dates."""
-    iso = methodcaller("isoformat", " ", "microseconds" if digits else "seconds")
-    cut = itemgetter(slice(0, 20 + digits if digits else 19))
-    exact = naive and digits in (0, 6)
-    slow = _convert(datetime_text(digits), keep_str=True)
+def _arrow_temporal_printer(kind: Kind, digits: int) -> Printer:
+    """DATE/DATETIME/TIMESTAMP columns printed by Arrow's C++ casts (several times faster than isoformat).
+
+    Values go into an Arrow array without time zone (aware TIMESTAMP values are converted to UTC), are cut
+    to the column's fractional digits and cast to text. A column Arrow cannot hold (zero dates, which the
+    model keeps as ``str``) takes the Python printer.
+    """
+    if kind is Kind.DATE:
+        arrow_type = pa.date32()
+        slow = _convert(methodcaller("isoformat"), keep_str=True)
+        unit = None
+        width = 0
+    else:
+        arrow_type = pa.timestamp("us")
+        slow = _convert(datetime_text(digits), keep_str=True)
+        unit = {0: "s", 3: "ms", 6: None}.get(digits)
+        width = 0 if digits in (0, 3, 6) else 20 + digits
 
     def print_column(values: Column) -> TextColumn:
-        if has_null(values):
-            return slow(values)
         try:
-            return list(map(iso, values)) if exact else list(map(cut, map(iso, values)))
-        except (AttributeError, TypeError):
+            array = pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
             return slow(values)
+        if unit is not None:
+            array = array.cast(pa.timestamp(unit), safe=False)
+        text = array.cast(pa.string())
+        if width:
+            text = pc.utf8_slice_codeunits(text, 0, width)
+        result: TextColumn = text.to_pylist()
+        return result
 
     return print_column
 
@@ -321,11 +340,9 @@ def latin1_text(v: bytes) -> str:
 
 def temporal_printer(kind: Kind, col: ColumnInfo) -> Printer:
     """The printer of a DATE/DATETIME/TIMESTAMP/TIME column (shared by CSV and canal-json)."""
-    if kind is Kind.DATE:
-        return _convert(methodcaller("isoformat"), keep_str=True)
     if kind is Kind.TIME:
         return _convert(time_text(fsp(col)))
-    return _datetime_printer(fsp(col), naive=kind is Kind.DATETIME)
+    return _arrow_temporal_printer(kind, fsp(col))
 
 
 def number_printer() -> Printer:
