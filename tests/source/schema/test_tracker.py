@@ -375,3 +375,13 @@ def test_ignore_ddl_only_for_unparseable() -> None:
     assert ev is not None  # parseable DDL is never ignored
     with pytest.raises(SchemaError, match="no column"):
         tr.apply_query("ALTER TABLE t DROP COLUMN nope", "d", 21)  # parsed, but wrong for the state
+
+
+def test_server_collation_from_query_event() -> None:
+    tr = SchemaTracker(server_charset="utf8mb4")
+    tr.apply_query("CREATE DATABASE a", "", 1, server_collation_id=8)  # latin1_swedish_ci
+    tr.apply_query("CREATE TABLE a.t (c CHAR(1))", "", 2)
+    info = tr.table(T("a", "t"))
+    assert info is not None and (info.columns[0].charset, info.columns[0].collation) == (
+        "latin1", "latin1_swedish_ci")
+    assert tr.server_charset == ("latin1", "latin1_swedish_ci")

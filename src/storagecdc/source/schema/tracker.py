@@ -135,13 +135,19 @@ class SchemaTracker:
     # ---- DDL ---------------------------------------------------------------------------------------------
 
     def apply_query(
-        self, query: str, default_schema: str, commit_ts: int, *, position: str = ""
+        self, query: str, default_schema: str, commit_ts: int, *, position: str = "",
+        server_collation_id: int | None = None,
     ) -> DDLEvent | None:
         """Apply a QUERY event's statement; the DDLEvent it makes, or None when it changes no table.
 
         The event's ``position`` is left None (the caller knows the SourcePosition); ``position`` here is
-        only for error messages.
+        only for error messages. ``server_collation_id`` is the QUERY event's ``collation_server`` (status
+        variable Q_CHARSET_CODE) when present: it becomes the server default that databases created
+        without a charset inherit.
         """
+        if server_collation_id is not None:
+            cs, coll = charsets.collation_by_id(server_collation_id)
+            self.server_charset = (cs, coll or charsets.default_collation(cs))
         try:
             stmt = parse_ddl(query)
         except SchemaError as exc:
