@@ -94,7 +94,7 @@ class _Gen:
             if plan.kind == "empty":
                 lines.append(f"{ind}v{tag}_{i} = None")
                 continue
-            names = [f"f{i}_{k}" for k in range(len(plan.fmt))]
+            names = [f"f{i}_{k}" for k in range(plan.nfields)]
             fmt += plan.fmt
             fields += names
             if plan.kind == "fixed":
@@ -134,7 +134,7 @@ class _Gen:
                 lines.append(f"{ind}v{tag}_{i} = None")
                 continue
             name, size = self.struct(plan.fmt)
-            names = [f"f{i}_{k}" for k in range(len(plan.fmt))]
+            names = [f"f{i}_{k}" for k in range(plan.nfields)]
             target = ", ".join(names) + ("," if len(names) == 1 else "")
             lines.append(f"{ind}if nulls & {1 << bit}:")
             lines.append(f"{ind}    v{tag}_{i} = None")
@@ -153,7 +153,7 @@ class _Gen:
         fields: list[str] = []
         exprs: list[str] = []
         for i, _ in run:
-            names = [f"f{i}_{k}" for k in range(len(self.plans[i].fmt))]
+            names = [f"f{i}_{k}" for k in range(self.plans[i].nfields)]
             fields += names
             exprs.append(f"{ind}v{tag}_{i} = {self.plans[i].expr.format(*names)}")
         target = ", ".join(fields) + ("," if len(fields) == 1 else "")

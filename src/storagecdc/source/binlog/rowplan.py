@@ -7,6 +7,7 @@ type). Helper objects that expressions need are put in a namespace under names u
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,14 @@ class ColumnPlan:
     fmt: str
     """struct codes of the fixed fields, or of the length prefix for ``var``."""
     expr: str
+
+    @property
+    def nfields(self) -> int:
+        """How many values ``fmt`` unpacks to."""
+        return len(_FIELD.findall(self.fmt))
+
+
+_FIELD = re.compile(r"\d*[a-zA-Z?]")
 
 
 class PlanError(ValueError):
