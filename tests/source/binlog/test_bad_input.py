@@ -178,3 +178,17 @@ def test_rows_event_without_table_map(binlog_fixtures: Path) -> None:
     list(decoder.decode(raws[0]))
     with pytest.raises(SourceError, match=rf"offset {rows.offset}: WRITE_ROWS_V2 event for table id \d+ without"):
         list(decoder.decode(rows))
+
+
+def test_truncated_and_corrupt_gzip(binlog_fixtures: Path, tmp_path: Path) -> None:
+    data = (binlog_fixtures / "osheroff/mysql-bin.sakila.gz").read_bytes()
+    cut = tmp_path / "sakila-bin.000001.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError, match=r"sakila-bin\.000001\.gz: offset \d+: cannot read"):
+        list(iter_file_events(cut))
+    mangled = bytearray(data)
+    mangled[len(data) // 3] ^= 0xFF
+    bad = tmp_path / "mangled-bin.000001.gz"
+    bad.write_bytes(bytes(mangled))
+    with pytest.raises(SourceError, match=r"mangled-bin\.000001\.gz: offset \d+"):
+        list(iter_file_events(bad))

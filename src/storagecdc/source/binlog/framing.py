@@ -310,7 +310,10 @@ class _FileFramer:
         chunks = [rest]
         have = len(rest)
         while have < need:
-            chunk = self.f.read(min(max(BLOCK_SIZE, need - have), MAX_READ))
+            try:
+                chunk = self.f.read(min(max(BLOCK_SIZE, need - have), MAX_READ))
+            except (OSError, EOFError, zlib.error) as exc:
+                raise SourceError(f"{self.where}: offset {self.base + i + have}: cannot read: {exc}") from None
             if not chunk:
                 break
             chunks.append(chunk)
