@@ -173,3 +173,17 @@ def test_v1_binlog_header(tmp_path: Path) -> None:
     assert state.header_length == 13
     assert raws[1].offset == 4 + len(start)
     assert raws[1].body == query_body
+
+
+@pytest.mark.parametrize(
+    ("fixture", "total"),
+    [
+        ("osheroff/mysql-bin.checksum-crc32", 303),
+        ("osheroff/mysql-bin.checksum-none", 191),
+        ("alibaba_canal/mysql-bin.000001", 380),
+        ("mariadb/mariadb-10.11-types.000001", 129),
+        ("zalora_binlog-parser/mysql-bin.empty", 1),
+    ],
+)
+def test_event_totals_match_readme(binlog_fixtures: Path, fixture: str, total: int) -> None:
+    assert sum(1 for _ in iter_file_events(binlog_fixtures / fixture)) == total

@@ -219,8 +219,7 @@ class EventDecoder:
     # -- statements ----------------------------------------------------------------------------------
 
     def _query(self, raw: RawEvent) -> tuple[Event]:
-        code = et.QUERY
-        parts = split_query(raw.body, self.state.post_header_length(code))
+        parts = split_query(raw.body, self.state.post_header_length(et.QUERY))
         body = raw.body
         if raw.type_code == et.MARIA_QUERY_COMPRESSED:
             body = maria_uncompress(body, parts.query_start)
@@ -231,10 +230,7 @@ class EventDecoder:
                 parts.thread_id,
                 parts.exec_time,
                 parts.error_code,
-                parts.schema.decode(
-                    "utf-8",
-                    "surrogateescape",
-                ),
+                parts.schema.decode("utf-8", "surrogateescape"),
                 decode_text(body[parts.query_start :], client),
                 parts.flags2,
                 parts.sql_mode,
@@ -294,9 +290,7 @@ class EventDecoder:
         return (BinlogCheckpointEvent(*_pos(raw), name),)
 
     def _payload(self, raw: RawEvent) -> Iterator[Event]:
-        return self._payload_events(raw)
-
-    def _payload_events(self, raw: RawEvent) -> Iterator[Event]:
+        """The payload's events, decoded as they are decompressed."""
         inner = iter_payload_events(raw)
         while True:
             try:
