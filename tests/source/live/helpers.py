@@ -16,14 +16,18 @@ from storagecdc.source.live import LOG_EVENT_ARTIFICIAL_F, LiveSource
 _HEADER = struct.Struct("<IBIIIH")
 
 
-def file_events(server: MariaDBServer, start: SourcePosition) -> list[RawEvent]:
-    """The events of the server's binlog files from ``start`` on, framed from the files."""
+def file_events(server: MariaDBServer, start: SourcePosition, end: SourcePosition | None) -> list[RawEvent]:
+    """The events of the server's binlog files from ``start`` up to ``end`` (where a live stream stopped:
+    the server may append a BINLOG_CHECKPOINT event at any time, so "the end of the files" is a race)."""
     files = server.binlog_files()
-    first = [p.name for p in files].index(start.file)
+    names = [p.name for p in files]
+    first = names.index(start.file)
+    last = names.index(end.file) if end is not None else len(files) - 1
     events: list[RawEvent] = []
-    for k, path in enumerate(files[first:]):
+    for k, path in enumerate(files[first : last + 1]):
         offset = start.offset if k == 0 else 4
-        events.extend(e for e in iter_file_events(path, offset) if e.offset >= offset)
+        stop = end.offset if end is not None and path.name == end.file else 1 << 63
+        events.extend(e for e in iter_file_events(path, offset) if offset <= e.offset < stop)
     return events
 
 
