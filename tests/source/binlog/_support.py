@@ -50,7 +50,3 @@ def decode_source(source: Path) -> list[Event]:
 def kinds(events: list[Event]) -> Counter[str]:
     """Counts by event class, rows events by kind (``RowsEvent:insert``)."""
     return Counter(f"RowsEvent:{e.kind}" if isinstance(e, RowsEvent) else type(e).__name__ for e in events)
-
-
-def raw_events(path: Path) -> list:  # type: ignore[type-arg]
-    return list(iter_file_events(path))
