@@ -322,7 +322,7 @@ class _FileFramer:
         self.buf = b"".join(chunks)
         return 0
 
-    def _skip_to(self, i: int, offset: int) -> int:
+    def _skip_to(self, offset: int) -> int:
         """Position at file ``offset`` (forward only); returns the new index into ``buf``."""
         if offset <= self.base + len(self.buf):
             return offset - self.base
@@ -349,6 +349,7 @@ class _FileFramer:
         if self.buf[:4] != BINLOG_MAGIC:
             raise SourceError(f"{where}: offset 0: not a binlog file (magic {self.buf[:4]!r})")
         i = 4
+        state.update(FormatState())  # every file describes its own format
         self._start_v3_header(i)
         first = True
         buf = self.buf
@@ -414,7 +415,7 @@ class _FileFramer:
             if first:
                 first = False
                 if start_offset > self.base + i:
-                    i = self._skip_to(i, start_offset)
+                    i = self._skip_to(start_offset)
                     buf = self.buf
                     mv = memoryview(buf)
                     n = len(buf)
