@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal
+from typing import cast
 
 DIG2BYTES = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 """Bytes that MySQL's packed decimal uses for a group of 0..9 leftover digits."""
@@ -47,28 +48,27 @@ def decimal_decoder(precision: int, scale: int) -> Callable[[bytes], Decimal]:
         groups.append((DIG2BYTES[fracx], fracx))
     size = sum(n for n, _ in groups)
     top = 1 << (size * 8 - 1)
-    flip = (1 << (size * 8)) - 1
-    plan: list[tuple[int, int, int]] = []
+    terms: list[str] = []
     shift = size * 8
+    digits_after = sum(d for _, d in groups)
     for nbytes, digits in groups:
         shift -= nbytes * 8
-        plan.append((shift, (1 << (nbytes * 8)) - 1, 10**digits))
-    steps = tuple(plan)
-    exp = -scale
-    ctx = _DEC_CTX
-
-    def decode(raw: bytes) -> Decimal:
-        u = int.from_bytes(raw, "big")
-        negative = not u & top
-        u ^= (flip ^ top) if negative else top
-        n = 0
-        for sh, mask, mul in steps:
-            n = n * mul + ((u >> sh) & mask)
-        if negative and n:
-            n = -n
-        return Decimal(n).scaleb(exp, ctx)
-
-    return decode
+        digits_after -= digits
+        term = f"((u >> {shift}) & {(1 << (nbytes * 8)) - 1})" if shift else f"(u & {(1 << (nbytes * 8)) - 1})"
+        terms.append(f"{term} * {10**digits_after}" if digits_after else term)
+    # One unrolled expression per (precision, scale): no loop, no per-group dispatch.
+    src = (
+        "def decode(raw):\n"
+        "    u = _ifb(raw, 'big')\n"
+        f"    if u & {top}:\n"
+        f"        u ^= {top}\n"
+        f"        return _D({' + '.join(terms)}).scaleb({-scale}, _ctx)\n"
+        f"    u ^= {((1 << (size * 8)) - 1) ^ top}\n"
+        f"    return _D(-({' + '.join(terms)})).scaleb({-scale}, _ctx)\n"
+    )
+    ns: dict[str, object] = {"_ifb": int.from_bytes, "_D": Decimal, "_ctx": _DEC_CTX}
+    exec(compile(src, f"<decimal({precision},{scale})>", "exec"), ns)
+    return cast(Callable[[bytes], Decimal], ns["decode"])
 
 
 def _frac_unit(fsp: int) -> tuple[int, int]:
