@@ -84,6 +84,8 @@ class LiveSource:
         self.uri = uri if isinstance(uri, ReplicationUri) else ReplicationUri.parse(uri)
         if start is not None and not isinstance(start, SourcePosition | MySQLGtidSet | MariaDBGtidPos):
             raise ConfigError(f"live source start must be a position or a GTID set, not {type(start).__name__}")
+        if isinstance(start, SourcePosition) and not (start.file and start.offset >= 4):
+            raise ConfigError(f"live source start position needs a binlog file and an offset >= 4: {start}")
         self.start = start
         self.blocking = blocking
         self.state = FormatState()

@@ -83,18 +83,15 @@ def test_gtid_resume(mariadb: MariaDBServer, mariadb_db: str) -> None:
 
 def test_heartbeats_on_an_idle_server(mariadb: MariaDBServer) -> None:
     uri = mariadb.uri(server_id=104, heartbeat_interval=0.1)
-    with LiveSource(uri) as source:
-        now = source.server_position()
-        source.start = SourcePosition(now.file, now.offset)
-        source_events = LiveSource(uri, SourcePosition(now.file, now.offset)).events()
-        began = time.monotonic()
-        beats = []
-        for event in source_events:
+    now = LiveSource(uri).server_position()
+    beats = []
+    began = time.monotonic()
+    with LiveSource(uri, SourcePosition(now.file, now.offset)) as source:
+        for event in source.events():
             if event.type_code == et.HEARTBEAT:
                 beats.append(event)
                 if len(beats) == 3:
                     break
-        source_events.close()
     assert time.monotonic() - began < 5
     assert all(b.log_pos == now.offset and b.body.decode() == now.file for b in beats)
 
@@ -124,6 +121,25 @@ def test_reconnects_after_the_server_restarts(mariadb: MariaDBServer, mariadb_db
     expected = in_files(file_events(mariadb, source.start, source.position))
     assert in_files(seen) == expected  # nothing lost, nothing twice, across the restart
     assert et.STOP in [e.type_code for e in expected]
+
+
+def test_gives_up_after_max_reconnects(mariadb: MariaDBServer) -> None:
+    uri = mariadb.uri(server_id=109, heartbeat_interval=0.1, max_reconnects=2, reconnect_backoff=0.05)
+    source = LiveSource(uri, LiveSource(uri).server_position())
+    try:
+        with pytest.raises(SourceError, match=r"gave up on server .* after 2 reconnect attempts") as info:
+            for event in source.events():
+                if event.type_code == et.HEARTBEAT and mariadb.running:
+                    mariadb.stop()
+    finally:
+        mariadb.start()
+    assert info.value.retryable
+    assert source.reconnects == 2
+
+
+def test_start_position_needs_a_file() -> None:
+    with pytest.raises(ConfigError, match="needs a binlog file"):
+        LiveSource("mysql://u:p@127.0.0.1:1/", SourcePosition("", 4))
 
 
 def test_unreachable_server() -> None:
