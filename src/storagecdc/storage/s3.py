@@ -227,7 +227,16 @@ class S3Store:
                 self._conditional = self._probe_conditional()
             return self._conditional
 
+    def _require_bucket(self) -> None:
+        """Fail with one clear error before a probe would write into a missing bucket (some servers create
+        buckets on the first write)."""
+        try:
+            self._call("check bucket", "", functools.partial(self._client.head_bucket, Bucket=self._bucket))
+        except ObjectNotFoundError:
+            raise _S3Failure(f"bucket {self._bucket!r} does not exist ({self.display_uri})") from None
+
     def _probe_conditional(self) -> bool:
+        self._require_bucket()
         key = f"_storagecdc/probe-{secrets.token_hex(8)}"
         full = self._full(key)
         try:
@@ -251,6 +260,7 @@ class S3Store:
         ``a/b`` comes before ``a-b``); probed once with two objects, then cached."""
         with self._probe_lock:
             if self._ordered is None:
+                self._require_bucket()
                 base = f"_storagecdc/probe-{secrets.token_hex(8)}/"
                 keys = [base + "a/b", base + "a-b"]
                 try:
@@ -359,27 +369,48 @@ class S3Store:
         data = bytes(data)
         full = self._full(key)
         conditional = create_only and self.conditional_writes()
-        if create_only and not conditional:
-            same = self._existing_matches(key, data)
-            if same is not None:
-                if same:
-                    return
-                raise self._exists_error(key)
+        check_first = create_only and not conditional
         try:
             if len(data) >= self._opts.multipart_threshold:
+                if check_first:
+                    same = self._existing_matches(key, data)
+                    if same is not None:
+                        if same:
+                            return
+                        raise self._exists_error(key)
                 self._put_multipart(key, full, data, conditional)
-            else:
-                extra: dict[str, str] = self._write_args()
-                if conditional:
-                    extra["IfNoneMatch"] = "*"
-                md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-                self._call("write", key, lambda: self._client.put_object(
-                    Bucket=self._bucket, Key=full, Body=data, ContentMD5=md5, **extra),
-                    conditional=conditional)
+                return
+            extra: dict[str, str] = self._write_args()
+            if conditional:
+                extra["IfNoneMatch"] = "*"
+            md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+            def attempt() -> None:
+                # Without conditional writes, every attempt (a retry too: the previous one may have
+                # landed with its answer lost) first looks for the object.
+                if check_first and self._raw_existing_matches(key, full, data):
+                    return
+                self._client.put_object(Bucket=self._bucket, Key=full, Body=data, ContentMD5=md5, **extra)
+
+            self._call("write", key, attempt, conditional=conditional)
         except _PreconditionFailed:
             if self._existing_matches(key, data):
                 return
             raise self._exists_error(key) from None
+
+    def _raw_existing_matches(self, key: str, full: str, data: bytes) -> bool:
+        """Inside a retried attempt: True if the object exists with ``data``; ``ObjectExistsError`` if it
+        exists with other bytes; False if absent. botocore errors propagate to the caller's mapping."""
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=full)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return False
+            raise
+        if int(head.get("ContentLength", -1)) == len(data) and \
+                self._client.get_object(Bucket=self._bucket, Key=full)["Body"].read() == data:
+            return True
+        raise self._exists_error(key)
 
     def _put_multipart(self, key: str, full: str, data: bytes, conditional: bool) -> None:
         created = self._call("start multipart upload", key, lambda: self._client.create_multipart_upload(
