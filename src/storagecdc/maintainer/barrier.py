@@ -114,8 +114,16 @@ class Barrier:
         self._registry.update_checkpoint(hb.dispatcher_id, hb.checkpoint_ts)
         if hb.pending is not None and hb.pending.stage is not BlockStage.DONE:
             self.on_status(hb.pending)
-        else:
-            for ev in list(self.events.values()):
+            return
+        entry = self._registry.get(hb.dispatcher_id)
+        if entry is None:
+            return
+        for ev in list(self.events.values()):
+            if hb.checkpoint_ts >= ev.key.commit_ts and self._is_influenced(entry, ev.influence):
+                # The dispatcher is past T, which it only gets after the write.
+                if ev.phase is not Phase.PASS:
+                    self._mark_written(ev)
+                ev.done.add(hb.dispatcher_id)
                 self._advance(ev)
 
     def topology_changed(self) -> None:
@@ -128,7 +136,7 @@ class Barrier:
                 if ev.phase is Phase.WRITE and ev.writer is not None and not self._registry.live(ev.writer):
                     log.info("barrier %s: writer %s is gone, electing again", ev.key, ev.writer)
                     ev.phase, ev.writer = Phase.WAITING, None
-            self._advance(ev)
+            self._advance(ev, full=True)
 
     def resend(self) -> None:
         """Repeat unanswered actions (step 7)."""
@@ -137,7 +145,7 @@ class Barrier:
                 self._send_action(ev, Action.WRITE, [ev.writer])
             elif ev.phase is Phase.PASS:
                 self._send_action(ev, Action.PASS, [d for d in ev.reports if d not in ev.done])
-            self._advance(ev)
+            self._advance(ev, full=True)
 
     # -- steps ----------------------------------------------------------------------------------------
     def _on_waiting(self, st: BlockStatus) -> None:
@@ -180,24 +188,54 @@ class Barrier:
             return
         self._advance(ev)
 
-    def _advance(self, ev: PendingEvent) -> None:
-        if ev.phase is not Phase.PASS and any(
+    def _advance(self, ev: PendingEvent, *, full: bool = False) -> None:
+        """Move ``ev`` on as far as it can go. The fast path (one report arrived) compares counts first, so
+        an event over N dispatchers costs O(N) once, not once per report; ``full`` re-checks everything."""
+        if full and ev.phase is not Phase.PASS and any(
             e.checkpoint_ts >= ev.key.commit_ts for e in self._influenced(ev)
         ):
             # Someone passed T, which only happens after the write: the writer's DONE was lost, or the
             # state was rebuilt after a restart.
-            ev.phase, ev.written = Phase.PASS, True
-            self._on_written(ev)
-            self._send_action(ev, Action.PASS, list(ev.reports))
-        if ev.phase is Phase.WAITING and self._covered(ev):
+            self._mark_written(ev)
+        if ev.phase is Phase.WAITING and len(ev.reports) >= self._influenced_count(ev) and self._covered(ev):
             ev.writer = self._elect(ev)
             ev.phase = Phase.WRITE
             self._send_action(ev, Action.WRITE, [ev.writer])
             return
-        if ev.phase is Phase.PASS and self._finished(ev):
+        if (
+            ev.phase is Phase.PASS
+            and (full or len(ev.done) >= self._influenced_count(ev))
+            and self._finished(ev)
+        ):
             del self.events[ev.key]
             if self._on_finished is not None:
                 self._on_finished(ev)
+
+    def _mark_written(self, ev: PendingEvent) -> None:
+        ev.phase, ev.written = Phase.PASS, True
+        self._on_written(ev)
+        self._send_action(ev, Action.PASS, list(ev.reports))
+
+    def _influenced_count(self, ev: PendingEvent) -> int:
+        inf = ev.influence
+        if inf.scope is Scope.ALL:
+            n = self._registry.count()
+        elif inf.scope is Scope.DATABASE:
+            n = self._registry.count(schema=inf.schema)
+        else:
+            n = sum(self._registry.count(table=t) for t in inf.tables)
+        if self._needs_trigger(inf) and self._registry.get(TRIGGER_ID) is not None:
+            n += 1
+        return n
+
+    def _is_influenced(self, e: DispatcherEntry, inf: Influence) -> bool:
+        if e.dispatcher_id == TRIGGER_ID:
+            return self._needs_trigger(inf)
+        if inf.scope is Scope.ALL:
+            return True
+        if inf.scope is Scope.DATABASE:
+            return e.span.table.partition(".")[0] == inf.schema
+        return e.span.table in inf.tables
 
     def _required_tables(self, inf: Influence) -> list[str]:
         if inf.scope is Scope.ALL:

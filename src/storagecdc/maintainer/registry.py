@@ -26,6 +26,7 @@ class SpanRegistry:
     def __init__(self) -> None:
         self._entries: dict[str, DispatcherEntry] = {}
         self._by_table: dict[str, dict[str, DispatcherEntry]] = {}
+        self._per_schema: dict[str, int] = {}
         self._file_index: dict[tuple[str, int], dict[str, int]] = {}
 
     def add(self, entry: DispatcherEntry) -> None:
@@ -33,6 +34,8 @@ class SpanRegistry:
         self._entries[entry.dispatcher_id] = entry
         if entry.dispatcher_id != TRIGGER_ID:
             self._by_table.setdefault(entry.span.table, {})[entry.dispatcher_id] = entry
+            schema = _schema_of(entry.span.table)
+            self._per_schema[schema] = self._per_schema.get(schema, 0) + 1
 
     def remove(self, dispatcher_id: str) -> DispatcherEntry | None:
         entry = self._entries.pop(dispatcher_id, None)
@@ -41,6 +44,7 @@ class SpanRegistry:
             del spans[dispatcher_id]
             if not spans:
                 del self._by_table[entry.span.table]
+            self._per_schema[_schema_of(entry.span.table)] -= 1
         return entry
 
     def get(self, dispatcher_id: str) -> DispatcherEntry | None:
@@ -60,6 +64,14 @@ class SpanRegistry:
     def tables_in(self, schema: str) -> list[str]:
         prefix = schema + "."
         return [t for t in sorted(self._by_table) if t.startswith(prefix)]
+
+    def count(self, table: str | None = None, schema: str | None = None) -> int:
+        """How many table dispatchers exist: of ``table``, of the tables of ``schema``, or of all tables."""
+        if table is not None:
+            return len(self._by_table.get(table, ()))
+        if schema is not None:
+            return self._per_schema.get(schema, 0)
+        return len(self._entries) - (TRIGGER_ID in self._entries)
 
     def dispatchers_of(self, table: str) -> list[DispatcherEntry]:
         return sorted(self._by_table.get(table, {}).values(), key=lambda e: e.span.lo)
@@ -81,3 +93,7 @@ class SpanRegistry:
     def min_checkpoint(self) -> int | None:
         """The smallest checkpoint of any live dispatcher (None when there are none)."""
         return min((e.checkpoint_ts for e in self._entries.values()), default=None)
+
+
+def _schema_of(table: str) -> str:
+    return table.partition(".")[0]

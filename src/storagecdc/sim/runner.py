@@ -27,3 +27,30 @@ def run_seed(seed: int, sink_factory: SinkFactory, faults: Faults | None = None)
     if violations:
         return violations
     return check_run(workload, store, store.puts)
+
+
+def run_sim(seeds: int, first_seed: int, sink_factory: SinkFactory | None = None) -> int:
+    """Run ``seeds`` seeds from ``first_seed``; print ``seeds=N violations=K`` and a reproduction command per
+    failing seed; return K (the number of failing seeds)."""
+    factory = sink_factory or default_sink_factory
+    sim_log = logging.getLogger("storagecdc")
+    level = sim_log.level
+    sim_log.setLevel(logging.ERROR)  # faults make the protocol's warnings routine here
+    failing: list[tuple[int, list[str]]] = []
+    try:
+        for seed in range(first_seed, first_seed + seeds):
+            violations = run_seed(seed, factory)
+            if violations:
+                failing.append((seed, violations))
+    finally:
+        sim_log.setLevel(level)
+    print(f"seeds={seeds} violations={len(failing)}")
+    for seed, violations in failing:
+        print(f"  seed {seed}: {violations[0].splitlines()[0]}")
+        print(f"  reproduce: storagecdc sim --seeds 1 --first-seed {seed}")
+    return len(failing)
+
+
+def default_sink_factory(store: ObjectStore) -> Sink:
+    from tests.barrier.interim_sink import InterimSink  # replaced by the real sink once it lands
+    return InterimSink(store)

@@ -67,6 +67,9 @@ class World:
         self.cursors: dict[str, int] = {}
         self.violations: list[str] = []
         self.writes: dict[int, int] = {}
+        """Barrier writes executed, by commit-ts."""
+        self.phase_faults: dict[str, int] = {}
+        """Topology faults injected while some barrier was in each phase."""
         self.maintainer = self._new_maintainer()
         self.maintainer.start_trigger(START_TS)
         for name, versions in sorted(workload.versions.items()):
@@ -105,7 +108,7 @@ class World:
         for step in range(f.max_steps):
             if step == f.fault_steps:
                 self.transport.faults = False
-            if step >= f.fault_steps and self._quiescent():
+            if step >= f.fault_steps and self.quiescent():
                 self._shutdown()
                 return self.violations
             self._step(step < f.fault_steps)
@@ -119,6 +122,9 @@ class World:
         rng, f = self.rng, self.faults
         r = rng.random()
         if faulty:
+            if r < f.split + f.merge + f.move + f.crash + f.maintainer_crash:
+                for ev in self.maintainer.barrier.events.values():
+                    self.phase_faults[ev.phase.value] = self.phase_faults.get(ev.phase.value, 0) + 1
             if r < f.split:
                 self.maintainer.split(self._pick_span())
                 return
@@ -150,33 +156,48 @@ class World:
         if r < 0.93:
             self._flush_one()
             return
-        self._tick()
+        self.tick()
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
         for name in NODES:
             self.nodes[name].tick(heartbeat=self.rng.random() < 0.3)
         self.maintainer.tick()
 
-    def _all(self) -> list[tuple[str, BlockingDispatcher]]:
+    def all_dispatchers(self) -> list[tuple[str, BlockingDispatcher]]:
         return [(n, d) for n in NODES for d in self.nodes[n].dispatchers.values()]
 
     def _pick_span(self) -> str:
-        spans = sorted(i for _, d in self._all() if (i := d.dispatcher_id) != TRIGGER_ID)
+        spans = sorted(i for _, d in self.all_dispatchers() if (i := d.dispatcher_id) != TRIGGER_ID)
         return self.rng.choice(spans) if spans else TRIGGER_ID
 
     def _pick_any(self) -> str:
-        return self.rng.choice(sorted(d.dispatcher_id for _, d in self._all()))
+        return self.rng.choice(sorted(d.dispatcher_id for _, d in self.all_dispatchers()))
+
+    def dispatcher(self, dispatcher_id: str) -> BlockingDispatcher:
+        """The live dispatcher with that id (``KeyError`` when there is none)."""
+        for _, d in self.all_dispatchers():
+            if d.dispatcher_id == dispatcher_id:
+                return d
+        raise KeyError(dispatcher_id)
+
+    def can_feed(self, d: BlockingDispatcher) -> bool:
+        return (not d.blocked and self.cursors[d.dispatcher_id] < len(self.w.entries)
+                and not (isinstance(d, TableDispatcher) and d.dropped))
+
+    def deliver_all(self) -> None:
+        while self.transport.deliver_one():
+            pass
 
     def _feed_one(self) -> bool:
-        ready = sorted(
-            d.dispatcher_id for _, d in self._all()
-            if not d.blocked and self.cursors[d.dispatcher_id] < len(self.w.entries)
-            and not (isinstance(d, TableDispatcher) and d.dropped)
-        )
+        ready = sorted(d.dispatcher_id for _, d in self.all_dispatchers() if self.can_feed(d))
         if not ready:
             return False
-        did = self.rng.choice(ready)
-        d = next(d for _, d in self._all() if d.dispatcher_id == did)
+        self.feed(self.rng.choice(ready))
+        return True
+
+    def feed(self, did: str) -> None:
+        """Give the dispatcher ``did`` its next source event."""
+        d = self.dispatcher(did)
         entry = self.w.entries[self.cursors[did]]
         self.cursors[did] += 1
         if isinstance(entry, Txn):
@@ -190,7 +211,6 @@ class World:
             d.block(entry)
         else:
             d.resolved(entry.commit_ts + 1)
-        return True
 
     @staticmethod
     def _blocks(d: BlockingDispatcher, ddl: DDLEvent) -> bool:
@@ -199,18 +219,21 @@ class World:
         return TableTriggerDispatcher.wants(ddl)
 
     def _write_one(self) -> bool:
-        writing = sorted(d.dispatcher_id for _, d in self._all() if d.stage is BlockStage.WRITING)
+        writing = sorted(d.dispatcher_id for _, d in self.all_dispatchers() if d.stage is BlockStage.WRITING)
         if not writing:
             return False
-        did = self.rng.choice(writing)
-        d = next(d for _, d in self._all() if d.dispatcher_id == did)
+        self.write(self.rng.choice(writing))
+        return True
+
+    def write(self, did: str) -> None:
+        """Let the dispatcher ``did`` run its in-progress barrier write."""
+        d = self.dispatcher(did)
         key = d.pending_key
         if d.step() and key is not None:
             self.writes[key.commit_ts] = self.writes.get(key.commit_ts, 0) + 1
-        return True
 
     def _flush_one(self) -> None:
-        ds = self._all()
+        ds = self.all_dispatchers()
         if ds:
             self.rng.choice(ds)[1].flush()
 
@@ -224,7 +247,7 @@ class World:
     def _crash_maintainer(self) -> None:
         self.maintainer = self._new_maintainer()
         self.maintainer.bootstrap(
-            [DispatcherEntry(d.dispatcher_id, d.span, n, d.checkpoint_ts) for n, d in self._all()])
+            [DispatcherEntry(d.dispatcher_id, d.span, n, d.checkpoint_ts) for n, d in self.all_dispatchers()])
 
     def _new_maintainer(self) -> Maintainer:
         return Maintainer(self.transport, self, list(NODES), split_counts=self.w.split_counts,
@@ -235,19 +258,18 @@ class World:
         if not ev.written or not any(block_object_ts(r.key) == t for r in self.store.puts):
             self.violations.append(f"barrier {ev.key} finished without its WRITE")
 
-    def _quiescent(self) -> bool:
+    def quiescent(self) -> bool:
         if self.maintainer.barrier.events:
             return False
         return all(
             not d.blocked and (self.cursors[d.dispatcher_id] >= len(self.w.entries)
                                or (isinstance(d, TableDispatcher) and d.dropped))
-            for _, d in self._all()
+            for _, d in self.all_dispatchers()
         )
 
     def _shutdown(self) -> None:
         """Graceful end: flush every dispatcher, publish the final checkpoint."""
-        for _, d in self._all():
+        for _, d in self.all_dispatchers():
             d.flush()
-        self._tick()
-        while self.transport.deliver_one():
-            pass
+        self.tick()
+        self.deliver_all()
