@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import struct
+import tracemalloc
 import zlib
 
 import pytest
+import zstandard
 
 from storagecdc.errors import SourceError
 from storagecdc.source.binlog import event_types as et
@@ -194,3 +196,45 @@ def test_types_that_carry_no_data_are_passed_over() -> None:
     assert list(decoder.decode(_raw(200, b"pad", flags=et.LOG_EVENT_IGNORABLE_F))) == []
     with pytest.raises(SourceError, match="unknown event type 200"):
         list(decoder.decode(_raw(200, b"pad")))
+
+
+def _payload_event(inner: bytes, uncompressed: int) -> bytes:
+    compressed = zstandard.ZstdCompressor().compress(inner)
+
+    def field(kind: int, value: int) -> bytes:
+        packed = bytes([value]) if value < 251 else bytes([0xFE]) + struct.pack("<Q", value)
+        return bytes([kind, len(packed)]) + packed
+
+    size = len(compressed)
+    return field(2, 0) + field(3, uncompressed) + field(1, size) + b"\x00" + compressed
+
+
+def test_transaction_payload_streams_without_holding_the_transaction() -> None:
+    xid = struct.pack("<IBIIIH", 1, et.XID, 7, 27, 0, 0) + struct.pack("<Q", 5)
+    count = 200_000
+    inner = xid * count
+    body = _payload_event(inner, len(inner))
+    del inner
+    decoder = EventDecoder(_mysql8())
+    tracemalloc.start()
+    try:
+        seen = 0
+        for event in decoder.decode(_raw(et.TRANSACTION_PAYLOAD, body)):
+            assert event.offset == 900
+            seen += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen == count
+    assert peak < 4_500_000  # the 5.4 MB transaction is never held whole (nor its decoded events)
+
+
+def test_transaction_payload_size_mismatches() -> None:
+    xid = struct.pack("<IBIIIH", 1, et.XID, 7, 27, 0, 0) + struct.pack("<Q", 5)
+    decoder = EventDecoder(_mysql8())
+    short = _payload_event(xid * 2, 27 * 3)
+    with pytest.raises(SourceError, match="offset 900: malformed TRANSACTION_PAYLOAD event"):
+        list(decoder.decode(_raw(et.TRANSACTION_PAYLOAD, short)))
+    broken = xid[:-3]
+    with pytest.raises(SourceError, match=r"runs past|ends inside"):
+        list(decoder.decode(_raw(et.TRANSACTION_PAYLOAD, _payload_event(broken, len(broken)))))
