@@ -10,7 +10,8 @@ settings (``binlog_row_metadata="NO_LOG"``, ``log_bin_compress="ON"``...) on the
         uri = server.uri()            # mysql://storagecdc:...@127.0.0.1:PORT/ for the live source
 
 The server runs as the ``mysql`` user when started by root (``--user=mysql``), so its directory is owned by
-that user. The process is ours: an ``atexit`` hook stops every server this process started and did not stop.
+that user. The process is ours: an ``atexit`` hook stops (and deletes) every server this process started and
+did not stop.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -67,7 +67,8 @@ DEFAULT_SETTINGS: Mapping[str, Setting] = {
     "max_allowed_packet": "64M",
 }
 
-_RUNNING: weakref.WeakSet[MariaDBServer] = weakref.WeakSet()
+_RUNNING: set[MariaDBServer] = set()
+"""Servers started and not yet stopped (held here so that the exit hook can stop each one)."""
 
 
 class MariaDBError(StorageCdcError):
@@ -397,6 +398,6 @@ class MariaDBServer:
 
 
 @atexit.register
-def _stop_all() -> None:
+def _close_all() -> None:
     for server in list(_RUNNING):
-        server.stop(timeout=10)
+        server.close()
