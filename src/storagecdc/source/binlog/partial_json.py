@@ -124,6 +124,27 @@ def _sort_keys(obj: dict[str, Any]) -> None:
     obj.update(items)
 
 
+_OP_FUNCTIONS = {DiffOp.REPLACE: "JSON_REPLACE", DiffOp.INSERT: "JSON_INSERT", DiffOp.REMOVE: "JSON_REMOVE"}
+
+
+def diff_text(column: int, diff: bytes) -> str:
+    """The diff as ``mysqlbinlog -v`` shows it, e.g. ``JSON_REPLACE(@2, '$.age', 26)`` for column 1."""
+    expr = f"@{column + 1}"
+    for op, path, value in parse_diffs(diff):
+        path_text = "$" + "".join(f"[{leg}]" if isinstance(leg, int) else "." + _quote_key(leg) for leg in path)
+        args = f"{expr}, '{path_text}'"
+        if op is not DiffOp.REMOVE:
+            args += ", " + jsonb.to_text(value)
+        expr = f"{_OP_FUNCTIONS[op]}({args})"
+    return expr
+
+
+def _quote_key(key: str) -> str:
+    if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", key):
+        return key
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def apply_partial(before: bytes, diff: bytes) -> str:
     """The after value's JSON text: the binary JSON diff ``diff`` applied to binary JSON ``before``."""
     return jsonb.to_text(apply_diffs(jsonb.parse(before), parse_diffs(diff)))

@@ -17,7 +17,7 @@ from typing import Any
 from storagecdc.errors import SourceError
 from storagecdc.source.binlog import field_types as ft
 from storagecdc.source.binlog import jsonb
-from storagecdc.source.binlog.partial_json import apply_partial, read_lenenc
+from storagecdc.source.binlog.partial_json import apply_partial, diff_text, read_lenenc
 from storagecdc.source.binlog.rowgen import DECODE_ERRORS, build_image, build_rows, build_updates
 from storagecdc.source.binlog.rowplan import plan_column
 from storagecdc.source.binlog.rowspec import ColumnSpec, column_specs
@@ -74,7 +74,14 @@ class RowsDecoder:
         return fn(buf, pos, end, self._fail)
 
     def decode_partial_update_rows(
-        self, buf: bytes, pos: int, end: int, present_before: int, present_after: int
+        self,
+        buf: bytes,
+        pos: int,
+        end: int,
+        present_before: int,
+        present_after: int,
+        *,
+        diff_text_without_before: bool = False,
     ) -> tuple[list[Row], list[Row]]:
         """(before, after) images of a MySQL PARTIAL_UPDATE_ROWS body, partial JSON diffs applied.
 
@@ -82,6 +89,11 @@ class RowsDecoder:
         ``PARTIAL_JSON_UPDATES`` set, a bitmap with one bit per JSON column of the table (bit k for the
         k-th JSON column present in the after image: its value is a JSON diff); then the after image.
         JSON values in both lists are JSON text.
+
+        A diff can only be applied to a before value. When the before image lacks the column
+        (``binlog_row_image=MINIMAL``) the full after value is not in the binlog: that is an error, unless
+        ``diff_text_without_before`` asks for the diff as ``mysqlbinlog`` shows it
+        (``JSON_REPLACE(@2, '$.a', 1)``), which suits a human-readable dump and nothing else.
         """
         before_img = self._image(present_before)
         after_img = self._image(present_after)
@@ -107,9 +119,16 @@ class RowsDecoder:
                         continue
                     if partial >> k & 1:
                         base = braw[i]
-                        if not isinstance(base, bytes):
-                            raise ValueError(f"column {i}: partial JSON update without a before value")
-                        after[i] = apply_partial(base, value)
+                        if isinstance(base, bytes):
+                            after[i] = apply_partial(base, value)
+                        elif diff_text_without_before:
+                            after[i] = diff_text(i, value)
+                        else:
+                            raise ValueError(
+                                f"column {self.specs[i].name or i}: partial JSON update without the column's "
+                                "before value (binlog_row_image=MINIMAL with binlog_row_value_options="
+                                "PARTIAL_JSON): the after value is not in the binlog"
+                            )
                     else:
                         after[i] = jsonb.decode(value)
                 before_rows.append(self._json_text(braw))
