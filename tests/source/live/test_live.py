@@ -218,6 +218,19 @@ def test_compressed_events_and_no_metadata(mariadb: MariaDBServer, mariadb_db: s
     assert {et.MARIA_QUERY_COMPRESSED, et.MARIA_WRITE_ROWS_COMPRESSED_V1, et.MARIA_UPDATE_ROWS_COMPRESSED_V1} <= kinds
 
 
+def test_server_without_checksums(mariadb: MariaDBServer, mariadb_db: str) -> None:
+    uri = mariadb.uri(server_id=110)
+    with mariadb.restarted(binlog_checksum="NONE"):
+        start = LiveSource(uri).server_position()
+        mariadb.execute_script("CREATE TABLE n (id INT PRIMARY KEY); INSERT INTO n VALUES (1), (2);",
+                               database=mariadb_db)  # fmt: skip
+        events, source = catch_up(uri, start)
+        expected = file_events(mariadb, start, source.position)
+    assert not source.state.checksum
+    assert in_files(events) == in_files(expected)
+    assert et.WRITE_ROWS_V1 in {e.type_code for e in events}
+
+
 def test_event_larger_than_one_packet(mariadb: MariaDBServer, mariadb_db: str) -> None:
     uri = mariadb.uri(server_id=108)
     start = LiveSource(uri).server_position()
