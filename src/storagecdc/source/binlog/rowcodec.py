@@ -68,9 +68,7 @@ class RowsDecoder:
         key = (present_before, present_after)
         fn = self._updates.get(key)
         if fn is None:
-            fn = self._updates[key] = build_updates(
-                self.specs, self._check(present_before), self._check(present_after)
-            )
+            fn = self._updates[key] = build_updates(self.specs, self._check(present_before), self._check(present_after))
         return fn(buf, pos, end, self._fail)
 
     def decode_partial_update_rows(
@@ -156,9 +154,7 @@ class RowsDecoder:
 
     def _check(self, present: int) -> int:
         if present < 0 or present >> len(self.specs):
-            raise RowDecodeError(
-                f"column bitmap {present:#x} names columns beyond the table's {len(self.specs)}", 0
-            )
+            raise RowDecodeError(f"column bitmap {present:#x} names columns beyond the table's {len(self.specs)}", 0)
         return present
 
     def _fail(self, offset: int, exc: BaseException | None) -> RowDecodeError:

@@ -134,9 +134,7 @@ def plan_column(i: int, spec: ColumnSpec, ns: dict[str, Any], json_raw: bool = F
 
 def _bad_member(i: int, spec: ColumnSpec, kind: str) -> Any:
     def bad(index: int) -> str:
-        raise ValueError(
-            f"column {spec.name or i}: {kind} index {index} is beyond its {len(spec.elems)} known members"
-        )
+        raise ValueError(f"column {spec.name or i}: {kind} index {index} is beyond its {len(spec.elems)} known members")
 
     return bad
 
