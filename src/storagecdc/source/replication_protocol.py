@@ -34,6 +34,7 @@ ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236
 
 MAX_PAYLOAD = 0xFFFFFF
 _HEADER = struct.Struct("<I")
+_U32 = _HEADER.unpack
 
 
 class ConnectionLost(SourceError):
@@ -107,33 +108,35 @@ class PacketStream:
             raise ConnectionLost(f"lost connection to server {self.server} while sending: {e}") from e
         self._seq = 1
 
-    def _read(self, n: int) -> bytes:
+    def receive(self) -> bytes:
+        """One whole payload (continuation packets joined); checks the sequence ids."""
+        read = self._rfile.read
+        chunks: list[bytes] = []
         try:
-            data = self._rfile.read(n)
+            while True:
+                head = read(4)
+                if len(head) != 4:
+                    raise ConnectionLost(f"server {self.server} closed the connection")
+                header = _U32(head)[0]
+                length = header & MAX_PAYLOAD
+                if header >> 24 != self._seq:
+                    raise ConnectionLost(
+                        f"packet out of order from server {self.server}: got {header >> 24}, expected {self._seq}"
+                    )
+                self._seq = (self._seq + 1) & 0xFF
+                chunk = read(length)
+                if len(chunk) != length:
+                    raise ConnectionLost(f"server {self.server} closed the connection")
+                if length < MAX_PAYLOAD:
+                    if not chunks:
+                        return chunk
+                    chunks.append(chunk)
+                    return b"".join(chunks)
+                chunks.append(chunk)
         except TimeoutError as e:
             raise ConnectionLost(f"no packet from server {self.server} in {self._sock.gettimeout()} s") from e
         except OSError as e:
             raise ConnectionLost(f"lost connection to server {self.server}: {e}") from e
-        if len(data) != n:
-            raise ConnectionLost(f"server {self.server} closed the connection")
-        return data
-
-    def receive(self) -> bytes:
-        """One whole payload (continuation packets joined); checks the sequence ids."""
-        chunks: list[bytes] = []
-        while True:
-            header = _HEADER.unpack(self._read(4))[0]
-            length, seq = header & MAX_PAYLOAD, header >> 24
-            if seq != self._seq:
-                raise ConnectionLost(f"packet out of order from server {self.server}: got {seq}, expected {self._seq}")
-            self._seq = (seq + 1) & 0xFF
-            chunk = self._read(length) if length else b""
-            if length < MAX_PAYLOAD:
-                if not chunks:
-                    return chunk
-                chunks.append(chunk)
-                return b"".join(chunks)
-            chunks.append(chunk)
 
     def command(self, payload: bytes) -> None:
         """Send a command that the server answers with OK (or an error, raised as ``ServerError``)."""
