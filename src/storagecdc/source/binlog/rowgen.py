@@ -80,7 +80,8 @@ class _Gen:
                 lines.append(f"{ind}{target} = {name}(buf, p)")
                 lines.append(f"{ind}p += {size}")
             for i, plan, names in pending:
-                lines.append(f"{ind}v{tag}_{i} = {plan.expr.format(*names)}")
+                if names[0][0] != "v":
+                    lines.append(f"{ind}v{tag}_{i} = {plan.expr.format(*names)}")
             if var is not None:
                 i, plan, names = var
                 n = prefix_length_expr(plan).format(*names)
@@ -94,7 +95,7 @@ class _Gen:
             if plan.kind == "empty":
                 lines.append(f"{ind}v{tag}_{i} = None")
                 continue
-            names = [f"f{i}_{k}" for k in range(plan.nfields)]
+            names = _field_names(i, plan, tag)
             fmt += plan.fmt
             fields += names
             if plan.kind == "fixed":
@@ -153,11 +154,19 @@ class _Gen:
         fields: list[str] = []
         exprs: list[str] = []
         for i, _ in run:
-            names = [f"f{i}_{k}" for k in range(self.plans[i].nfields)]
+            names = _field_names(i, self.plans[i], tag)
             fields += names
-            exprs.append(f"{ind}v{tag}_{i} = {self.plans[i].expr.format(*names)}")
+            if names[0][0] != "v":
+                exprs.append(f"{ind}v{tag}_{i} = {self.plans[i].expr.format(*names)}")
         target = ", ".join(fields) + ("," if len(fields) == 1 else "")
         return [f"{ind}{target} = {name}(buf, p)", f"{ind}p += {size}", *exprs]
+
+
+def _field_names(i: int, plan: ColumnPlan, tag: str) -> list[str]:
+    """Unpack targets of a column's fields: the value variable itself when the value is the field."""
+    if plan.kind == "fixed" and plan.expr == "{0}":
+        return [f"v{tag}_{i}"]
+    return [f"f{i}_{k}" for k in range(plan.nfields)]
 
 
 def _present_list(present: int, ncols: int) -> list[int]:

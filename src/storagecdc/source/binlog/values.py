@@ -126,15 +126,19 @@ def datetime2_decoder(fsp: int) -> Callable[[int], datetime | str]:
     return decode
 
 
+def _day(days: int) -> tuple[int, int, int]:
+    """(year, month, day) of a day number since 1970-01-01, through a bounded cache."""
+    d = date.fromordinal(_EPOCH_ORDINAL + days)
+    ymd = (d.year, d.month, d.day)
+    if len(_DAY_CACHE) >= _DAY_CACHE_MAX:
+        _DAY_CACHE.clear()
+    _DAY_CACHE[days] = ymd
+    return ymd
+
+
 def _utc(seconds: int, micro: int) -> datetime:
     days, rem = divmod(seconds, 86400)
-    ymd = _DAY_CACHE.get(days)
-    if ymd is None:
-        d = date.fromordinal(_EPOCH_ORDINAL + days)
-        ymd = (d.year, d.month, d.day)
-        if len(_DAY_CACHE) >= _DAY_CACHE_MAX:
-            _DAY_CACHE.clear()
-        _DAY_CACHE[days] = ymd
+    ymd = _DAY_CACHE.get(days) or _day(days)
     return datetime(ymd[0], ymd[1], ymd[2], rem // 3600, (rem // 60) % 60, rem % 60, micro, UTC)
 
 
@@ -149,10 +153,14 @@ def timestamp2_decoder(fsp: int) -> Callable[[int], datetime | str]:
     mask = (1 << shift) - 1
     zero = zero_timestamp_text(fsp)
 
+    cache = _DAY_CACHE
+
     def decode(u: int) -> datetime | str:
         if not u:
             return zero
-        return _utc(u >> shift, (u & mask) * unit)
+        days, rem = divmod(u >> shift, 86400)
+        ymd = cache.get(days) or _day(days)
+        return datetime(ymd[0], ymd[1], ymd[2], rem // 3600, (rem // 60) % 60, rem % 60, (u & mask) * unit, UTC)
 
     return decode
 
