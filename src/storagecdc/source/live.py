@@ -170,10 +170,12 @@ class LiveSource:
                 self._pos = int.from_bytes(body[:8], "little")
                 name = body[8:].decode("utf-8", "replace")
                 if artificial:
-                    event.file = name
+                    event.file = name  # it stands for the file it names
                     if skipping and name == resume_file:
                         self._file = name
                         continue
+                else:
+                    skipping = False
                 self._file = name
             elif code in (et.HEARTBEAT, et.HEARTBEAT_V2):
                 yield event
@@ -234,8 +236,9 @@ class LiveSource:
 
     # -- connecting ------------------------------------------------------------------------------------------
 
-    def _login(self, sock: socket.socket | None = None) -> pymysql.Connection[Any]:
-        """A logged-in pymysql connection (on ``sock`` when given)."""
+    def connect(self, sock: socket.socket | None = None) -> pymysql.Connection[Any]:
+        """A new logged-in pymysql connection (on ``sock`` when given), e.g. to read information_schema;
+        the caller closes it. Failures are ``SourceError``s without the password."""
         uri = self.uri
         conn: pymysql.Connection[Any] = pymysql.Connection(
             host=uri.host,
@@ -271,7 +274,7 @@ class LiveSource:
             raise SourceError(f"cannot connect to server {uri}: {e.strerror or e}", retryable=True) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        conn = self._login(sock)
+        conn = self.connect(sock)
         stream = PacketStream(sock, str(uri), uri.read_timeout, owner=conn)
         try:
             command = self._prepare_session(conn, resuming)
@@ -330,14 +333,14 @@ class LiveSource:
     # -- the server's own view ---------------------------------------------------------------------------------
 
     def _query(self, sql: str) -> tuple[Any, ...] | None:
-        with contextlib.closing(self._login()) as conn, conn.cursor() as cur:
+        with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
             cur.execute(sql)
             row: tuple[Any, ...] | None = cur.fetchone()
             return row
 
     def server_gtid_executed(self) -> str:
         """The server's executed GTID set (MySQL ``gtid_executed``, MariaDB ``gtid_binlog_pos``); "" if none."""
-        with contextlib.closing(self._login()) as conn, conn.cursor() as cur:
+        with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
             mariadb = _is_mariadb(conn)
             try:
                 cur.execute("SELECT @@GLOBAL.gtid_binlog_pos" if mariadb else "SELECT @@GLOBAL.gtid_executed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -187,6 +188,13 @@ def test_purged_binlog(mariadb_factory: Callable[..., MariaDBServer]) -> None:
         list(LiveSource(server.uri(), MariaDBGtidPos.parse("0-1-1"), blocking=False).events())
     assert gtid_info.value.code == 1236
     assert "0-1-1" in str(gtid_info.value)
+
+
+def test_query_connection(mariadb: MariaDBServer, mariadb_db: str) -> None:
+    source = LiveSource(mariadb.uri())
+    with contextlib.closing(source.connect()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT schema_name FROM information_schema.schemata WHERE schema_name = %s", (mariadb_db,))
+        assert cur.fetchall() == ((mariadb_db,),)
 
 
 def test_gtid_flavour_must_match_the_server(mariadb: MariaDBServer) -> None:
