@@ -29,6 +29,9 @@ PARTIAL_JSON_UPDATES = 1
 
 Row = tuple[Any, ...]
 
+MAX_SHAPES = 64
+"""Generated decoders kept per table and method, one per distinct present-bitmap (pair)."""
+
 
 class RowDecodeError(SourceError):
     """A row image cannot be decoded; ``offset`` is the row's position in the event buffer."""
@@ -58,6 +61,7 @@ class RowsDecoder:
         """The images of a WRITE_ROWS or DELETE_ROWS body: ``buf[pos:end]`` holds back-to-back images."""
         fn = self._rows.get(present)
         if fn is None:
+            _bound(self._rows)
             fn = self._rows[present] = build_rows(self.specs, self._check(present))
         return fn(buf, pos, end, self._fail)
 
@@ -68,6 +72,7 @@ class RowsDecoder:
         key = (present_before, present_after)
         fn = self._updates.get(key)
         if fn is None:
+            _bound(self._updates)
             fn = self._updates[key] = build_updates(self.specs, self._check(present_before), self._check(present_after))
         return fn(buf, pos, end, self._fail)
 
@@ -149,6 +154,7 @@ class RowsDecoder:
     def _image(self, present: int) -> Callable[[bytes, int], tuple[Row, int]]:
         fn = self._images.get(present)
         if fn is None:
+            _bound(self._images)
             fn = self._images[present] = build_image(self.specs, self._check(present))
         return fn
 
@@ -164,6 +170,12 @@ class RowsDecoder:
         else:
             reason = f"{type(exc).__name__}: {exc}"
         return RowDecodeError(f"cannot decode the row at byte {offset} (column types {kinds}): {reason}", offset)
+
+
+def _bound(cache: dict[Any, Any]) -> None:
+    """Keep at most MAX_SHAPES generated decoders per table (MINIMAL images can vary row to row)."""
+    if len(cache) >= MAX_SHAPES:
+        cache.clear()
 
 
 @functools.lru_cache(maxsize=1024)
