@@ -172,13 +172,42 @@ def _opaque(ftype: int, raw: bytes) -> Any:
     return f"base64:type{ftype}:{base64.b64encode(raw).decode('ascii')}"
 
 
+_GCVT_WIDTH = 34
+"""MySQL's MY_GCVT_MAX_FIELD_WIDTH: DBL_DIG + 4 + max(5, DBL_DIG)."""
+_DBL_DIG = 15
+
+
 def format_double(x: float) -> str:
-    """A double as MySQL's JSON text prints it (shortest round-trip digits)."""
-    r = repr(x)
-    if "e" in r:
-        mant, exp = r.split("e")
-        return f"{mant}e{int(exp)}"
-    return r
+    """A double as MySQL's JSON text prints it.
+
+    MySQL uses the shortest round-trip digits (as Python's ``repr``) and chooses between plain and
+    exponent notation like its ``my_gcvt`` with a 34-character field: plain when it fits and the decimal
+    point lies between 10^-14 and 10^15 (or the digits reach past the point), ``1e20``/``1.5e-16`` style
+    otherwise; a plain number without a fraction gets ``.0`` so that it stays a double.
+    """
+    if x == 0:
+        return "-0.0" if str(x)[0] == "-" else "0.0"
+    sign, digit_tuple, exp = Decimal(repr(x)).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    assert isinstance(exp, int)
+    n = len(digits)
+    decpt = len(digit_tuple) + exp
+    width = _GCVT_WIDTH - sign
+    exp_len = 1 + (decpt >= 101 or decpt <= -99) + (decpt >= 11 or decpt <= -9)
+    have_space = (n - decpt + 2 if decpt <= 0 else n + 1 if decpt < n else decpt) <= width
+    force_e = decpt <= 0 and width <= 2 - decpt and width >= 3 + exp_len
+    fixed = (
+        have_space or (decpt <= width and (decpt >= -1 or (decpt == -2 and (n > 1 or not force_e))) and not force_e)
+    ) and (not have_space or (decpt >= -_DBL_DIG + 1 and (decpt <= _DBL_DIG or n > decpt)))
+    minus = "-" if sign else ""
+    if fixed:
+        if decpt <= 0:
+            return f"{minus}0.{'0' * -decpt}{digits}"
+        if decpt < n:
+            return f"{minus}{digits[:decpt]}.{digits[decpt:]}"
+        return f"{minus}{digits}{'0' * (decpt - n)}.0"
+    mantissa = digits[0] + ("." + digits[1:] if n > 1 else "")
+    return f"{minus}{mantissa}e{decpt - 1}"
 
 
 def to_text(value: Any) -> str:
