@@ -45,6 +45,8 @@ _CHARACTER_TYPES = frozenset(
 )
 """Columns DEFAULT_CHARSET / COLUMN_CHARSET cover (real types; ENUM and SET have their own fields;
 MySQL 9 counts VECTOR, with the binary collation)."""
+_MARIADB_CHARACTER_TYPES = _CHARACTER_TYPES | {ft.GEOMETRY}
+"""MariaDB counts GEOMETRY columns (binary collation) in DEFAULT_CHARSET / COLUMN_CHARSET too."""
 _ENUM_SET = frozenset({ft.ENUM, ft.SET})
 _ONE_BYTE_META = frozenset(
     {
@@ -153,11 +155,24 @@ class _Optional:
         self.primary_key: tuple[int, ...] | None = None
         self.visible: tuple[bool, ...] | None = None
         if pos < len(buf):
-            self._decode(buf, pos, types, _MARIADB_SIGNEDNESS_TYPES if mariadb else _SIGNEDNESS_TYPES)
+            self._decode(
+                buf,
+                pos,
+                types,
+                _MARIADB_SIGNEDNESS_TYPES if mariadb else _SIGNEDNESS_TYPES,
+                _MARIADB_CHARACTER_TYPES if mariadb else _CHARACTER_TYPES,
+            )
 
-    def _decode(self, buf: bytes, pos: int, types: list[int], numeric_types: frozenset[int]) -> None:
+    def _decode(
+        self,
+        buf: bytes,
+        pos: int,
+        types: list[int],
+        numeric_types: frozenset[int],
+        character_types: frozenset[int],
+    ) -> None:
         n = len(types)
-        character = [i for i, t in enumerate(types) if t in _CHARACTER_TYPES]
+        character = [i for i, t in enumerate(types) if t in character_types]
         enum_set = [i for i, t in enumerate(types) if t in _ENUM_SET]
         collations: dict[int, int] = {}
         raw_elems: dict[int, tuple[bytes, ...]] = {}
