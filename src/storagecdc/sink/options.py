@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from storagecdc.errors import ConfigError
+from storagecdc.storage.uri import STORE_OPTION_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,6 @@ DATE_SOURCES = ("commit-ts", "wall-clock")
 BINARY_ENCODINGS = ("base64", "hex")
 COMPRESSIONS = ("zstd", "snappy", "none")
 
-STORAGE_URI_KEYS = frozenset(
-    {"endpoint", "region", "access-key", "secret-access-key", "session-token", "force-path-style", "sse",
-     "sse-kms-key-id", "storage-class"}
-)
-"""URI parameters that belong to the object store, not to the sink; ``parse_sink_options`` skips them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,12 +214,13 @@ def parse_sink_options(
     query: str | Mapping[str, str] = "",
     config: Mapping[str, Any] | None = None,
     *,
-    other_keys: Collection[str] = STORAGE_URI_KEYS,
+    other_keys: Collection[str] = STORE_OPTION_KEYS,
 ) -> SinkOptions:
     """Options from the config's ``[sink]`` table (with ``[sink.csv]`` etc.) overridden by the URI query.
 
     ``query`` is the URI's query string or an already parsed mapping. Keys in ``other_keys`` belong to other
-    components (the object store) and are skipped; any other unknown key is a ``ConfigError``.
+    components (by default the object store's ``storage.uri.STORE_OPTION_KEYS``) and are skipped; any other
+    unknown key is a ``ConfigError``.
     """
     merged = _flatten(config or {})
     pairs = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else list(query.items())
