@@ -8,7 +8,11 @@ bodies (about 8 KiB, as servers write them) and decoded with ``compile_decoder``
   DATE, VARCHAR utf8mb4, TEXT, ENUM, JSON as MariaDB's LONGTEXT, BLOB, nullable INT NULL every other row)
 * update: full-row UPDATE images (before and after) of the wide table
 
-Usage: python scripts/bench_rowcodec.py [--rows N]
+With ``--peer`` the same event bytes also go through mysql-replication's own row parser
+(scripts/bench_rowcodec_peer.py: real TABLE_MAP and WRITE/UPDATE_ROWS_V2 events fed to its packet wrapper,
+no server) and the ratio is printed.
+
+Usage: python scripts/bench_rowcodec.py [--rows N] [--peer]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from tests.source.rowcodec.encoder import enc_image  # noqa: E402
 
@@ -100,7 +105,9 @@ def events(specs: tuple[ColumnSpec, ...], images: list[bytes]) -> list[bytes]:
     return out
 
 
-def bench(name: str, specs: tuple[ColumnSpec, ...], bodies: list[bytes], nrows: int, update: bool) -> float:
+def bench(
+    name: str, specs: tuple[ColumnSpec, ...], bodies: list[bytes], nrows: int, update: bool, *, peer: bool
+) -> float:
     present = (1 << len(specs)) - 1
     best = float("inf")
     for _ in range(3):
@@ -116,13 +123,20 @@ def bench(name: str, specs: tuple[ColumnSpec, ...], bodies: list[bytes], nrows: 
         best = min(best, time.perf_counter() - t0)
         assert count == nrows, (count, nrows)
     rate = nrows / best
-    print(f"{name:8s} {nrows:8d} rows  {best:6.3f} s  {rate:10,.0f} rows/s")
+    line = f"{name:8s} {nrows:8d} rows  {best:6.3f} s  {rate:10,.0f} rows/s"
+    if peer:
+        from bench_rowcodec_peer import peer_rate  # noqa: PLC0415 (test-only dependency)
+
+        theirs, _ = peer_rate(specs, bodies, nrows, update)
+        line += f"   mysql-replication {theirs:9,.0f} rows/s   ratio {rate / theirs:5.1f}x"
+    print(line)
     return rate
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--peer", action="store_true", help="also time mysql-replication's row parser")
     args = parser.parse_args()
     rng = random.Random(42)
     n = args.rows
@@ -137,9 +151,9 @@ def main() -> None:
         WIDE,
         [enc_image(cols_w, r, all_w) + enc_image(cols_w, wide_row(rng, i), all_w) for i, r in enumerate(wide_rows)],
     )
-    bench("narrow", NARROW, narrow, n, False)
-    bench("wide", WIDE, wide, n, False)
-    bench("update", WIDE, updates, n, True)
+    bench("narrow", NARROW, narrow, n, False, peer=args.peer)
+    bench("wide", WIDE, wide, n, False, peer=args.peer)
+    bench("update", WIDE, updates, n, True, peer=args.peer)
 
 
 if __name__ == "__main__":
