@@ -112,7 +112,7 @@ def plan_column(i: int, spec: ColumnSpec, ns: dict[str, Any], json_raw: bool = F
     if t in (ft.VARCHAR, ft.VAR_STRING, ft.STRING):
         fmt = "B" if meta < 256 else "H"
         if spec.encoding is not None:
-            return ColumnPlan("var", fmt, "{s}.decode(" + repr(spec.encoding) + ")")
+            return ColumnPlan("var", fmt, text_expr(spec.encoding))
         if spec.pad_to:
             return ColumnPlan("var", fmt, "{s}.ljust(" + str(spec.pad_to) + ", b'\\x00')")
         return ColumnPlan("var", fmt, "{s}")
@@ -125,11 +125,28 @@ def plan_column(i: int, spec: ColumnSpec, ns: dict[str, Any], json_raw: bool = F
             ns["_json"] = jsonb.decode
             return ColumnPlan("var", prefix, "_json({s})")
         if spec.encoding is not None and t != ft.JSON:
-            return ColumnPlan("var", prefix, "{s}.decode(" + repr(spec.encoding) + ")")
+            return ColumnPlan("var", prefix, text_expr(spec.encoding))
         return ColumnPlan("var", prefix, "{s}")
     if t == ft.NULL:
         return ColumnPlan("empty", "", "None")
     raise PlanError(f"column {i}: binlog type {t} cannot be decoded from row images")
+
+
+_FAST_CODECS = frozenset({"utf-8", "utf8", "ascii", "latin-1", "latin1", "iso8859-1"})
+_WIDE_CODECS = ("utf-16", "utf-32", "utf_16", "utf_32")
+
+
+def text_expr(encoding: str) -> str:
+    """Expression decoding the slice ``{s}`` with ``encoding``.
+
+    Python's table-driven codecs (MySQL's latin1, cp1250, gbk...) are several times slower than its
+    UTF-8/ASCII decoders, so ASCII-only values of ASCII-compatible charsets (nearly all of them) take the
+    fast path: an ASCII check, then latin-1 (identical to ASCII on those bytes).
+    """
+    codec = repr(encoding)
+    if encoding.lower() in _FAST_CODECS or encoding.lower().startswith(_WIDE_CODECS):
+        return "{s}.decode(" + codec + ")"
+    return "(_t.decode('latin-1') if (_t := {s}).isascii() else _t.decode(" + codec + "))"
 
 
 def _bad_member(i: int, spec: ColumnSpec, kind: str) -> Any:
