@@ -1,0 +1,48 @@
+"""``storagecdc bench decode``: decode speed against mysql-replication on real binlogs (docs/performance.md)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from storagecdc.bench.decode import DecodeOptions, run_decode_bench, write_report
+from storagecdc.bench.workloads import WORKLOADS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
+    decode = sub.add_parser("decode", help="decode speed and memory against mysql-replication",
+                            description=__doc__)  # fmt: skip
+    decode.add_argument("--rows", type=_positive, default=200_000, help="rows per workload (default 200,000)")
+    decode.add_argument("--repeat", type=_positive, default=3, help="runs per reader; the median is reported")
+    decode.add_argument(
+        "--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "storagecdc-bench",
+        help="where the generated binlogs are cached and reused (default: %(default)s)",
+    )  # fmt: skip
+    decode.add_argument("--workload", action="append", choices=list(WORKLOADS),
+                        help="run only this workload (repeatable; default: all)")  # fmt: skip
+    decode.add_argument("--profile", action="store_true", help="also print the top 10 functions of each decode")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    options = DecodeOptions(
+        work_dir=args.work_dir,
+        rows=args.rows,
+        repeat=args.repeat,
+        workloads=tuple(args.workload or WORKLOADS),
+        profile=args.profile,
+    )
+    results = run_decode_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
+    command = shlex.join(["storagecdc", *sys.argv[1:]])
+    write_report(results, options, command, sys.stdout)
+    return 0
