@@ -164,3 +164,22 @@ def test_errors_name_the_row_offset_and_reason() -> None:
         enum.decode_rows(buf, 0, len(buf), 0b111)
     with pytest.raises(RowDecodeError, match="cannot be decoded"):
         compile_decoder((ColumnSpec(ft.TYPED_ARRAY),))
+
+
+@pytest.mark.parametrize("ncols", [9, 17, 30, 70])
+def test_wide_null_bitmaps(ncols: int) -> None:
+    specs = tuple(ColumnSpec(ft.LONG) if i % 3 else ColumnSpec(ft.VARCHAR, 300, encoding="utf-8") for i in range(ncols))
+
+    def image(nulls: set[int]) -> tuple[bytes, tuple[object, ...]]:
+        bitmap = sum(1 << i for i in nulls).to_bytes((ncols + 7) // 8, "little")
+        body = b"".join(
+            (struct.pack("<i", -i) if i % 3 else struct.pack("<H", 2) + b"v%d" % (i % 10))
+            for i in range(ncols)
+            if i not in nulls
+        )
+        row = tuple(None if i in nulls else (-i if i % 3 else f"v{i % 10}") for i in range(ncols))
+        return bitmap + body, row
+
+    images = [image(set()), image({0, ncols - 1}), image(set(range(1, ncols, 2))), image(set(range(ncols)))]
+    buf = b"".join(img for img, _ in images)
+    assert compile_decoder(specs).decode_rows(buf, 0, len(buf), (1 << ncols) - 1) == [row for _, row in images]
