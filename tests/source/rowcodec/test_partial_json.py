@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import struct
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storagecdc.model import ABSENT
 from storagecdc.source.binlog import field_types as ft
@@ -12,6 +17,7 @@ from storagecdc.source.binlog.partial_json import parse_path
 from storagecdc.source.binlog.rowcodec import ColumnSpec, RowDecodeError, compile_decoder
 
 from .encoder import enc_image, encode_json
+from .strategies import JSON_SCALARS, JSON_TREES, json_text
 
 SPECS = (ColumnSpec(ft.LONG), ColumnSpec(ft.JSON, 4), ColumnSpec(ft.JSON, 2))
 COLS = [(s.type_code, s.meta, s.unsigned) for s in SPECS]
@@ -86,3 +92,53 @@ def test_paths() -> None:
     assert parse_path("$") == ()
     with pytest.raises(ValueError, match="unsupported JSON path"):
         parse_path("$.a[*]")
+
+
+def _leg(leg: str | int) -> str:
+    if isinstance(leg, int):
+        return f"[{leg}]"
+    return "." + json.dumps(leg, ensure_ascii=False)
+
+
+def _paths(tree: Any, prefix: str = "$") -> list[tuple[str, Any, Any]]:
+    """(path of the container, container, leg) of every member/element of a tree."""
+    out: list[tuple[str, Any, Any]] = []
+    items = list(tree.items()) if isinstance(tree, dict) else list(enumerate(tree)) if isinstance(tree, list) else []
+    for leg, value in items:
+        out.append((prefix, tree, leg))
+        out += _paths(value, prefix + _leg(leg))
+    return out
+
+
+KEYS = st.text(max_size=5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(JSON_TREES.filter(lambda t: isinstance(t, (dict, list))), st.data())
+def test_random_diffs_match_a_python_model(tree: Any, data: st.DataObject) -> None:
+    model = copy.deepcopy(tree)
+    paths = _paths(model)
+    diffs = b""
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = _paths(model)
+        if not paths:
+            break
+        where, parent, leg = data.draw(st.sampled_from(paths))
+        path = where + _leg(leg)
+        op = data.draw(st.sampled_from([REPLACE, REMOVE, INSERT]))
+        value = data.draw(JSON_SCALARS)
+        if op == REPLACE:
+            parent[leg] = value
+            diffs += diff(REPLACE, path, value)
+        elif op == REMOVE:
+            del parent[leg]
+            diffs += diff(REMOVE, path)
+        elif isinstance(parent, list):
+            parent.insert(leg, value)
+            diffs += diff(INSERT, path, value)
+        else:
+            key = data.draw(KEYS.filter(lambda k, p=parent: k not in p))
+            parent[key] = value
+            diffs += diff(INSERT, where + _leg(key), value)
+    body = partial_row([1, encode_json(tree), None], [1, diffs, None], 0b01)
+    assert decode(body)[1] == [(1, json_text(model), None)]

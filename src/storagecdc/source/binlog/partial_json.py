@@ -8,6 +8,7 @@ A partial JSON column's after value is a list of diffs, each: operation (1 byte:
 from __future__ import annotations
 
 import enum
+import json
 import re
 from typing import Any
 
@@ -54,7 +55,7 @@ def parse_path(path: str) -> tuple[PathLeg, ...]:
         if index is not None:
             legs.append(int(index))
         elif quoted is not None:
-            legs.append(re.sub(r"\\(.)", r"\1", quoted))
+            legs.append(json.loads('"' + quoted + '"'))
         else:
             legs.append(bare)
         pos = m.end()
@@ -142,7 +143,7 @@ def diff_text(column: int, diff: bytes) -> str:
 def _quote_key(key: str) -> str:
     if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", key):
         return key
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json.dumps(key, ensure_ascii=False)
 
 
 def apply_partial(before: bytes, diff: bytes) -> str:
