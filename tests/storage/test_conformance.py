@@ -76,6 +76,9 @@ def test_put_if_version(store: ObjectStore) -> None:
     assert store.get_versioned("owner") == (b"epoch-2", v2)
     with pytest.raises(ObjectNotFoundError):
         store.get_versioned("no-owner")
+    with pytest.raises(ObjectExistsError):
+        store.put_if_version("no-owner", b"x", v2)
+    assert not store.exists("no-owner")
 
 
 def test_large_object_multipart(store: ObjectStore) -> None:

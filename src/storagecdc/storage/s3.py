@@ -474,6 +474,9 @@ class S3Store:
                 return etag
             raise ObjectExistsError(f"conditional write failed, the object changed: {self._where(key)}") \
                 from None
+        except ObjectNotFoundError:
+            raise ObjectExistsError(f"conditional write failed, the object is gone: {self._where(key)}") \
+                from None
         return str(resp.get("ETag", ""))
 
     def close(self) -> None:
