@@ -201,6 +201,9 @@ class SeaweedFS(_S3Server):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
+            # weed leaves its S3 unix socket in the temp dir; it is named after the (random) S3 port.
+            port = self.endpoint.rsplit(":", 1)[-1]
+            (Path(tempfile.gettempdir()) / f"seaweedfs-s3-{port}.sock").unlink(missing_ok=True)
         if self._log is not None:
             self._log.close()
             self._log = None
