@@ -48,6 +48,7 @@ from storagecdc.source.binlog.events import (
 from storagecdc.source.binlog.rowcodec import RowsDecoder, column_specs, compile_decoder
 from storagecdc.source.gtid import MariaDBGtidPos, MySQLGtidSet
 from storagecdc.source.schema import MARIADB, MYSQL, SchemaTracker, is_dml
+from storagecdc.source.schema.charsets import collation_by_id, default_collation
 from storagecdc.table_filter import TableFilter
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class TransactionAssembler:
         self._in_txn = False
         self._standalone = False
         self._implicit = False  # a transaction opened by rows without BEGIN (pre-5.0 style streams)
+        self._statement_open = False  # statement-format DML outside BEGIN, which an XID may close
         self._ts = 0
         self._buffer: list[RowChanges] = []
         self._buffered = 0
@@ -198,6 +200,10 @@ class TransactionAssembler:
 
     def _commit(self, ev: Event) -> Iterable[ChangeEvent]:
         if not self._in_txn:
+            if self._statement_open:  # an autocommit statement (reported already) ends with its XID
+                self._statement_open = False
+                self._advance(ev)
+                return ()
             raise SourceError(f"{ev.file}: offset {ev.offset}: COMMIT/XID without a transaction")
         out: list[ChangeEvent] = list(self._buffer)
         self._buffer.clear()
@@ -265,12 +271,14 @@ class TransactionAssembler:
                 return self._ddl_in_group(ev, text)  # MariaDB's CREATE TABLE ... SELECT
         ms = self._group_ms or ev.timestamp * 1000
         ts = max(self.last_ts + 1, make_ts(ms))
+        _learn_database_charset(tracker, ev)
         ddl = tracker.apply_query(
             text, ev.schema, ts, position=f"{ev.file}:{ev.offset}", server_collation_id=_server_collation(ev)
         )
         if ddl is None:
             if is_dml(text):
                 self._statement_changes(ev, f"statement-format DML {text[:80]!r}")
+                self._statement_open = True
             self._group_ms = 0
             self._pending_gtid = None
             self._advance(ev)
@@ -294,6 +302,7 @@ class TransactionAssembler:
         """A DDL that opens a transaction group whose rows follow: the DDL takes the group's commit-ts and the
         rows the next one, so the new table version precedes its rows."""
         tracker = self._require_tracker()
+        _learn_database_charset(tracker, ev)
         ddl = tracker.apply_query(
             text, ev.schema, self._ts, position=f"{ev.file}:{ev.offset}", server_collation_id=_server_collation(ev)
         )
@@ -403,6 +412,16 @@ class TransactionAssembler:
             self._maria_gtids = MariaDBGtidPos.parse(text)
         else:
             self._mysql_gtids = MySQLGtidSet.parse(text)
+
+
+def _learn_database_charset(tracker: SchemaTracker, ev: QueryEvent) -> None:
+    """A database the stream never created takes the charset the server logged as its current default."""
+    if ev.charset_database and ev.schema and ev.schema not in tracker.databases:
+        try:
+            charset, collation = collation_by_id(ev.charset_database)
+        except SchemaError:
+            return
+        tracker.databases[ev.schema] = (charset, collation or default_collation(charset))
 
 
 def _server_collation(ev: QueryEvent) -> int | None:
