@@ -1,0 +1,316 @@
+"""A replay model of decoded change events, and its comparison with the server's own ``SELECT *``.
+
+``ReplayModel.apply(change)`` follows a decoded stream (``RowChanges``, ``DDLEvent``, ``TxnCommit``) on an
+in-memory copy of every table: a list of rows (a multiset, since tables without a primary key may hold
+duplicates), each a dict keyed by column name. DDL events move rows between table versions by the tracker's
+``table_id`` (kept by ALTER and RENAME, new for CREATE and TRUNCATE). On an ALTER, rows are re-projected by
+column name onto the new version: a column that is new (ADD, or the new name of CHANGE/RENAME COLUMN) or
+whose type changed (MODIFY) gets ``UNKNOWN`` in every existing row, because the server filled it in place
+without a row event. A later UPDATE or DELETE of such a row matches ``UNKNOWN`` as a wildcard and its after
+image makes the row fully known again; every known value must equal the decoded before image.
+
+``compare_with_server`` then checks the model against ``SELECT *`` of every base table of the given
+databases: the same tables, the same column names in the same order, the same number of rows, and every
+known value equal after ``server_value``/``model_value`` normalisation. The normaliser's deliberate
+differences (pymysql vs model.py's conventions):
+
+- TIMESTAMP: the model holds aware UTC datetimes; pymysql returns naive ones in the session time zone,
+  which the comparison session sets to UTC, so the model's values lose their (UTC) tzinfo.
+- BIT(n): pymysql returns big-endian bytes; the model holds the unsigned int.
+- FLOAT: the server prints FLOAT values with 6 significant digits and pymysql parses them as 64-bit
+  floats; both sides are rounded to the nearest 32-bit float (the model's value already is one).
+- Zero and partial-zero dates: both sides are strings (pymysql returns the text it cannot parse), compared
+  as they are: the decoder spells them as the server prints them (``2020-00-15``,
+  ``0000-00-00 00:00:00.000`` for DATETIME(3)).
+- DECIMAL: both sides as their text, so that the scale is compared too.
+Everything else ( ENUM/SET/JSON/TEXT as str, BINARY/BLOB/GEOMETRY as bytes, TIME as
+timedelta, YEAR as int) is compared as it is, exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import reprlib
+import struct
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pymysql.constants import FIELD_TYPE
+
+from storagecdc.devtools.mariadb import MariaDBServer
+from storagecdc.model import (
+    ChangeEvent,
+    ColumnInfo,
+    DDLEvent,
+    Op,
+    ResolvedTs,
+    RowChanges,
+    TableInfo,
+    TableName,
+    TxnCommit,
+)
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+"""A value the server set by DDL in place (no row event): matches anything, compared with nothing."""
+
+_FLOAT32 = struct.Struct("<f")
+
+
+@dataclass(slots=True)
+class ModelTable:
+    info: TableInfo
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    origins: list[int] = field(default_factory=list)
+    """The commit-ts of the change that last wrote each row (aligned with ``rows``)."""
+
+
+class ReplayModel:
+    """The tables a decoded stream describes, replayed in memory."""
+
+    def __init__(self, schemas: Iterable[str]) -> None:
+        self.schemas = frozenset(schemas)
+        self.tables: dict[TableName, ModelTable] = {}
+        self.positions: dict[int, str] = {}
+        """commit-ts -> ``file:offset`` of the commit or DDL (to name where a wrong value came from)."""
+        self.marked_unknown = 0
+        """Values the replay had to mark UNKNOWN because a DDL changed them in place."""
+        self.row_changes = 0
+        self.ddl_types: Counter[int] = Counter()
+        self.errors: list[str] = []
+
+    def apply_all(self, changes: Iterable[ChangeEvent]) -> None:
+        for change in changes:
+            self.apply(change)
+
+    def apply(self, change: ChangeEvent) -> None:
+        if isinstance(change, RowChanges):
+            self._rows(change)
+        elif isinstance(change, DDLEvent):
+            self._ddl(change)
+        elif isinstance(change, TxnCommit):
+            self.positions[change.commit_ts] = f"{change.position.file}:{change.position.offset}"
+        elif not isinstance(change, ResolvedTs):
+            raise AssertionError(f"unexpected change event {change!r}")
+
+    @property
+    def unknown_values(self) -> int:
+        """UNKNOWN values left in the model now (they are skipped by the comparison)."""
+        return sum(v is UNKNOWN for t in self.tables.values() for row in t.rows for v in row.values())
+
+    @property
+    def value_count(self) -> int:
+        return sum(len(row) for t in self.tables.values() for row in t.rows)
+
+    # ---- rows --------------------------------------------------------------------------------------------
+
+    def _rows(self, change: RowChanges) -> None:
+        name = change.table.name
+        table = self.tables.get(name)
+        if table is None:
+            raise AssertionError(f"rows of {name} at commit-ts {change.commit_ts}, a table no DDL created")
+        if change.table.column_names != table.info.column_names:
+            raise AssertionError(
+                f"rows of {name} with columns {change.table.column_names}, the last DDL gave {table.info.column_names}"
+            )
+        names = table.info.column_names
+        self.row_changes += len(change.rows)
+        if change.op is Op.INSERT:
+            for row in change.rows:
+                table.rows.append(dict(zip(names, row, strict=True)))
+                table.origins.append(change.commit_ts)
+            return
+        befores = change.rows if change.op is Op.DELETE else change.before
+        assert befores is not None
+        for k, before in enumerate(befores):
+            image = dict(zip(names, before, strict=True))
+            at = _find(table.rows, image)
+            if at is None:
+                self.errors.append(
+                    f"{name}: {change.op.name} at commit-ts {change.commit_ts}: before image {_clip(image)} matches "
+                    "no row of the model"
+                )
+                continue
+            if change.op is Op.DELETE:
+                del table.rows[at], table.origins[at]
+            else:
+                table.rows[at] = dict(zip(names, change.rows[k], strict=True))
+                table.origins[at] = change.commit_ts
+
+    # ---- DDL ---------------------------------------------------------------------------------------------
+
+    def _ddl(self, ddl: DDLEvent) -> None:
+        self.ddl_types[ddl.ddl_type] += 1
+        if ddl.position is not None:
+            self.positions[ddl.commit_ts] = f"{ddl.position.file}:{ddl.position.offset}"
+        previous: dict[int | None, ModelTable] = {}
+        for name in (*ddl.tables, *ddl.dropped):
+            table = self.tables.pop(name, None)
+            if table is not None:
+                previous[table.info.table_id] = table
+        for info in ddl.new_tables:
+            old = previous.get(info.table_id)
+            self.tables[info.name] = self._reproject(old, info) if old is not None else ModelTable(info)
+
+    def _reproject(self, old: ModelTable, info: TableInfo) -> ModelTable:
+        before = {c.name: c for c in old.info.columns}
+        keep = [c.name for c in info.columns if c.name in before and _same_type(before[c.name], c)]
+        lost = [c.name for c in info.columns if c.name not in keep]
+        rows = []
+        for row in old.rows:
+            new = {c.name: UNKNOWN for c in info.columns}
+            for n in keep:
+                new[n] = row[n]
+            self.marked_unknown += sum(row.get(n) is not UNKNOWN for n in lost)
+            rows.append(new)
+        return ModelTable(info, rows, list(old.origins))
+
+
+def _clip(row: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{n}: {reprlib.repr(v)}" for n, v in row.items()) + "}"
+
+
+def _same_type(a: ColumnInfo, b: ColumnInfo) -> bool:
+    return (a.type_name, a.unsigned, a.length, a.scale, a.charset, a.elems) == (
+        b.type_name, b.unsigned, b.length, b.scale, b.charset, b.elems,
+    )  # fmt: skip
+
+
+def _find(rows: list[dict[str, Any]], image: dict[str, Any]) -> int | None:
+    for i, row in enumerate(rows):
+        if all(v is UNKNOWN or v == image[n] for n, v in row.items()):
+            return i
+    return None
+
+
+# ---- comparison with the server ------------------------------------------------------------------------------
+
+
+def model_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        assert value.utcoffset() == datetime.timedelta(0), f"TIMESTAMP value {value!r} is not in UTC"
+        return value.replace(tzinfo=None)
+    return value
+
+
+def server_value(value: Any, type_code: int) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return str(value)  # exact, scale included (Decimal("1.50") == Decimal("1.5"), their texts differ)
+    if type_code == FIELD_TYPE.BIT:
+        return int.from_bytes(value, "big")
+    if type_code == FIELD_TYPE.FLOAT:
+        return _float32(value)
+    return value
+
+
+def _float32(value: float) -> float:
+    result: float = _FLOAT32.unpack(_FLOAT32.pack(value))[0]
+    return result
+
+
+@dataclass(slots=True)
+class Comparison:
+    tables: int = 0
+    rows: int = 0
+    values: int = 0
+    skipped: int = 0
+    """Known-unknown values (set by DDL in place, never rewritten by a row event): not compared."""
+    problems: list[str] = field(default_factory=list)
+
+
+def compare_with_server(model: ReplayModel, server: MariaDBServer) -> Comparison:
+    """Compare every table of ``model.schemas`` with the server's ``SELECT *``."""
+    result = Comparison()
+    with contextlib.closing(server.connect()) as conn, conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'")
+        marks = ", ".join(["%s"] * len(model.schemas))
+        cur.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            f"WHERE table_type = 'BASE TABLE' AND table_schema IN ({marks})",
+            sorted(model.schemas),
+        )
+        on_server = {TableName(s, t) for s, t in cur.fetchall()}
+        in_model = {n for n in model.tables if n.schema in model.schemas}
+        if on_server != in_model:
+            result.problems.append(
+                f"tables: model {sorted(map(str, in_model))} != server {sorted(map(str, on_server))}"
+            )
+        for name in sorted(on_server & in_model):
+            cur.execute(f"SELECT * FROM {name.quoted()}")
+            columns = [d[0] for d in cur.description]
+            codes = [d[1] for d in cur.description]
+            rows = [tuple(server_value(v, c) for v, c in zip(r, codes, strict=True)) for r in cur.fetchall()]
+            _compare_table(model, model.tables[name], columns, rows, result)
+    return result
+
+
+def _compare_table(
+    model: ReplayModel, table: ModelTable, columns: list[str], server_rows: list[tuple[Any, ...]], result: Comparison
+) -> None:
+    name = table.info.name
+    result.tables += 1
+    if list(table.info.column_names) != columns:
+        result.problems.append(f"{name}: columns: model {list(table.info.column_names)} != server {columns}")
+        return
+    if len(table.rows) != len(server_rows):
+        result.problems.append(f"{name}: {len(table.rows)} rows in the model, {len(server_rows)} on the server")
+    ours = [
+        (tuple(model_value(row[c]) for c in columns), ts) for row, ts in zip(table.rows, table.origins, strict=True)
+    ]
+    result.rows += len(ours)
+    for values, _ in ours:
+        unknown = sum(v is UNKNOWN for v in values)
+        result.skipped += unknown
+        result.values += len(values) - unknown
+    remaining = Counter(server_rows)
+    unmatched: list[tuple[tuple[Any, ...], int]] = []
+    for values, ts in sorted(ours, key=lambda o: sum(v is UNKNOWN for v in o[0])):
+        if remaining[values] > 0:
+            remaining[values] -= 1
+            continue
+        candidate = next((s for s in remaining.elements() if _matches(values, s)), None)
+        if candidate is not None:
+            remaining[candidate] -= 1
+        else:
+            unmatched.append((values, ts))
+    left = list(remaining.elements())
+    for values, ts in unmatched:
+        where = model.positions.get(ts, f"commit-ts {ts}")
+        nearest = min(left, key=lambda s: _distance(values, s), default=None)
+        if nearest is None:
+            result.problems.append(
+                f"{name}: model row {reprlib.repr(values)} (written at {where}) is not on the server"
+            )
+            continue
+        left.remove(nearest)
+        diffs = [
+            f"{c}: ours {reprlib.repr(v)} != server {reprlib.repr(s)}"
+            for c, v, s in zip(columns, values, nearest, strict=True)
+            if v is not UNKNOWN and v != s
+        ]
+        result.problems.append(f"{name}: row written at {where}: {'; '.join(diffs)}")
+    for s in left:
+        result.problems.append(f"{name}: server row {reprlib.repr(s)} is not in the model")
+
+
+def _matches(ours: tuple[Any, ...], server: tuple[Any, ...]) -> bool:
+    return all(v is UNKNOWN or v == s for v, s in zip(ours, server, strict=True))
+
+
+def _distance(ours: tuple[Any, ...], server: tuple[Any, ...]) -> int:
+    return sum(v is not UNKNOWN and v != s for v, s in zip(ours, server, strict=True))
