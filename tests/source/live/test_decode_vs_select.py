@@ -7,6 +7,9 @@ protocol (``LiveSource``, non-blocking) and from the binlog files (``file_events
 must be identical, event for event (row values, DDL events with their table versions, commit-ts,
 positions). The stream is then replayed on an in-memory model of the tables (``replay_model``), which must
 equal ``SELECT *`` of every table the workload leaves.
+
+Until the schema tracker knows the utf16 character set (``UTF16_BUG``), the passing tests run the workload
+with its one utf16 column declared utf8mb4; the same tests on the workload as written are strict xfails.
 """
 
 from __future__ import annotations
@@ -159,7 +162,7 @@ VARIANTS = [
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
 def test_decoded_live_and_files_equal_select(variant: Variant, mariadb_factory: Callable[..., MariaDBServer]) -> None:
-    """The workload with its one utf16 column declared utf8mb4 instead (see the test below)."""
+    """The workload with its one utf16 column declared utf8mb4 instead (``UTF16_BUG``)."""
     check_variant(variant, mariadb_factory(**variant.settings), utf16=False)
 
 
