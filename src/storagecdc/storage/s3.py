@@ -90,8 +90,8 @@ class S3Options:
             raise ConfigError("part-size must be >= 5 MiB and multipart-threshold >= part-size")
 
 
-class _S3Failure(StorageError):
-    """A mapped S3 error that still knows the S3 error code (internal)."""
+class S3StorageError(StorageError):
+    """A ``StorageError`` from S3 that carries the S3 error code (``code``) for callers that care."""
 
     code: str = ""
 
@@ -177,17 +177,17 @@ class S3Store:
             if code in _NOT_FOUND_CODES or (status == 404 and code not in ("NoSuchBucket", "NoSuchUpload")):
                 return ObjectNotFoundError(f"{what}: object not found: {where}")
             if code == "NoSuchBucket":
-                failure = _S3Failure(f"{what}: bucket {self._bucket!r} does not exist ({self.display_uri})")
+                failure = S3StorageError(f"{what}: bucket {self._bucket!r} does not exist ({self.display_uri})")
             elif code in _CREDENTIAL_CODES:
-                failure = _S3Failure(f"{what}: the S3 credentials were rejected ({code}): {where}")
+                failure = S3StorageError(f"{what}: the S3 credentials were rejected ({code}): {where}")
             elif code in ("AccessDenied", "AllAccessDisabled") or status == 403:
-                failure = _S3Failure(f"{what}: access denied: {where}")
+                failure = S3StorageError(f"{what}: access denied: {where}")
             elif code in _THROTTLE_CODES or status == 429 or status >= 500:
-                failure = _S3Failure(f"{what}: S3 answered {code or status} (will retry): {where}",
+                failure = S3StorageError(f"{what}: S3 answered {code or status} (will retry): {where}",
                                      retryable=True)
             else:
                 message = self._scrub(str(err.get("Message", "")))[:200]
-                failure = _S3Failure(f"{what}: S3 error {code or status} {message!r}: {where}")
+                failure = S3StorageError(f"{what}: S3 error {code or status} {message!r}: {where}")
             failure.code = code
             return failure
         if isinstance(exc, botocore.exceptions.EndpointConnectionError):
@@ -233,7 +233,7 @@ class S3Store:
         try:
             self._call("check bucket", "", functools.partial(self._client.head_bucket, Bucket=self._bucket))
         except ObjectNotFoundError:
-            raise _S3Failure(f"bucket {self._bucket!r} does not exist ({self.display_uri})") from None
+            raise S3StorageError(f"bucket {self._bucket!r} does not exist ({self.display_uri})") from None
 
     def _probe_conditional(self) -> bool:
         self._require_bucket()
@@ -247,7 +247,7 @@ class S3Store:
                         conditional=True)
                 except _PreconditionFailed:
                     return True
-                except _S3Failure as exc:
+                except S3StorageError as exc:
                     if exc.code in ("NotImplemented", "InvalidArgument", "InvalidRequest"):
                         return False
                     raise
@@ -431,7 +431,7 @@ class S3Store:
                 self._call("complete multipart upload", key, lambda: self._client.complete_multipart_upload(
                     Bucket=self._bucket, Key=full, UploadId=upload_id,
                     MultipartUpload={"Parts": parts}, **extra), conditional=conditional)
-            except _S3Failure as exc:
+            except S3StorageError as exc:
                 # An earlier attempt completed the upload but its answer was lost.
                 if exc.code == "NoSuchUpload" and self._existing_matches(key, data):
                     return
@@ -488,7 +488,7 @@ def create_bucket(bucket: str, options: S3Options) -> None:
     store = S3Store(bucket, "", options)
     try:
         store._call("create bucket", "", functools.partial(store._client.create_bucket, Bucket=bucket))
-    except _S3Failure as exc:
+    except S3StorageError as exc:
         if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
     finally:
