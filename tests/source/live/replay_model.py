@@ -9,6 +9,10 @@ whose type changed (MODIFY) gets ``UNKNOWN`` in every existing row, because the 
 without a row event. A later UPDATE or DELETE of such a row matches ``UNKNOWN`` as a wildcard and its after
 image makes the row fully known again; every known value must equal the decoded before image.
 
+``compare_schema_with_server`` checks the last table versions of the stream against the server's
+information_schema (type, signedness, character length or precision and scale, fractional seconds,
+charset and collation, nullability, primary key, ENUM/SET members).
+
 ``compare_with_server`` then checks the model against ``SELECT *`` of every base table of the given
 databases: the same tables, the same column names in the same order, the same number of rows, and every
 known value equal after ``server_value``/``model_value`` normalisation. The normaliser's deliberate
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import re
 import reprlib
 import struct
 from collections import Counter
@@ -314,3 +319,56 @@ def _matches(ours: tuple[Any, ...], server: tuple[Any, ...]) -> bool:
 
 def _distance(ours: tuple[Any, ...], server: tuple[Any, ...]) -> int:
     return sum(v is not UNKNOWN and v != s for v, s in zip(ours, server, strict=True))
+
+
+# ---- the tracked schema vs information_schema ----------------------------------------------------------------
+
+_ELEM = re.compile(r"'((?:[^']|'')*)'")
+_CHAR_LENGTH = frozenset({"CHAR", "VARCHAR", "BINARY", "VARBINARY"})
+_FSP = frozenset({"TIME", "DATETIME", "TIMESTAMP"})
+
+
+def column_facts(column: ColumnInfo) -> tuple[Any, ...]:
+    """What information_schema.COLUMNS can confirm of a tracked column (display widths and defaults are left
+    out: the server prints ``int(11)`` and ``1.500`` where the DDL said ``INT`` and ``1.5``)."""
+    t = column.type_name
+    length = column.length if t in _CHAR_LENGTH or t in ("DECIMAL", "BIT") else None
+    scale = column.scale if t == "DECIMAL" or t in _FSP else None
+    charset = None if column.charset == "binary" else column.charset
+    collation = None if column.collation == "binary" else column.collation
+    return (column.name, t, column.unsigned, length, scale, charset, collation, column.nullable, column.is_pk,
+            column.elems)  # fmt: skip
+
+
+def _server_facts(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    name, data_type, column_type, nullable, key, charset, collation, precision, scale, fsp, chars = row
+    t = str(data_type).upper()
+    length = chars if t in _CHAR_LENGTH else precision if t in ("DECIMAL", "BIT") else None
+    elems = tuple(e.replace("''", "'") for e in _ELEM.findall(column_type)) if t in ("ENUM", "SET") else ()
+    return (name, t, "unsigned" in column_type, length, scale if t == "DECIMAL" else fsp if t in _FSP else None,
+            charset, collation, nullable == "YES", key == "PRI", elems)  # fmt: skip
+
+
+def compare_schema_with_server(model: ReplayModel, server: MariaDBServer) -> list[str]:
+    """Differences between every tracked table version in the model and the server's information_schema."""
+    marks = ", ".join(["%s"] * len(model.schemas))
+    rows = server.execute(
+        "SELECT table_schema, table_name, column_name, data_type, column_type, is_nullable, column_key, "
+        "character_set_name, collation_name, numeric_precision, numeric_scale, datetime_precision, "
+        f"character_maximum_length FROM information_schema.columns WHERE table_schema IN ({marks}) "
+        "ORDER BY table_schema, table_name, ordinal_position",
+        sorted(model.schemas),
+    )
+    on_server: dict[TableName, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        on_server.setdefault(TableName(row[0], row[1]), []).append(_server_facts(row[2:]))
+    problems = []
+    for name, table in sorted(model.tables.items()):
+        ours = [column_facts(c) for c in table.info.columns]
+        theirs = on_server.get(name, [])
+        for k in range(max(len(ours), len(theirs))):
+            a = ours[k] if k < len(ours) else None
+            b = theirs[k] if k < len(theirs) else None
+            if a != b:
+                problems.append(f"{name}: column {k}: tracked {a} != server {b}")
+    return problems

@@ -33,7 +33,7 @@ from storagecdc.source.live import LiveSource
 from storagecdc.source.stream import EventCounter, SchemaOptions, file_events
 from storagecdc.source.txn import TransactionAssembler
 from storagecdc.table_filter import TableFilter
-from tests.source.live.replay_model import ReplayModel, compare_with_server
+from tests.source.live.replay_model import ReplayModel, compare_schema_with_server, compare_with_server
 from tests.workloads import ALL_TYPES_DDL, ALL_TYPES_DDL_TABLES, workload_sql
 
 pytestmark = pytest.mark.mariadb
@@ -191,6 +191,8 @@ def check_variant(variant: Variant, server: MariaDBServer, *, utf16: bool) -> No
     assert set(model.ddl_types) >= EXPECTED_DDL, sorted(EXPECTED_DDL - set(model.ddl_types))
     assert {n.table for n in model.tables} == set(ALL_TYPES_DDL_TABLES)
 
+    schema_problems = compare_schema_with_server(model, server)
+    assert not schema_problems, "\n".join(schema_problems[:30])
     result = compare_with_server(model, server)
     assert not result.problems, "\n".join(result.problems[:30])
     assert result.tables == len(ALL_TYPES_DDL_TABLES) and result.rows > 150
