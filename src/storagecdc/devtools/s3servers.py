@@ -31,7 +31,8 @@ from urllib.parse import urlencode
 from moto.server import ThreadedMotoServer
 
 from storagecdc.errors import StorageError
-from storagecdc.storage.s3 import S3Options, create_bucket
+from storagecdc.storage.s3 import create_bucket
+from storagecdc.storage.s3_options import S3Options
 
 ACCESS_KEY = "AKIDSTORAGECDCTEST"
 SECRET_KEY = "sEcReT-storagecdc-8f3a1c"

@@ -39,7 +39,8 @@ from storagecdc.storage.paths import (
     table_key_prefix,
 )
 from storagecdc.storage.retry import RetryPolicy, call_with_retry
-from storagecdc.storage.s3 import S3Options, S3Store
+from storagecdc.storage.s3 import S3Store
+from storagecdc.storage.s3_options import S3Options
 from storagecdc.storage.schema_file import (
     SchemaColumn,
     SchemaFile,

@@ -16,7 +16,8 @@ from storagecdc.errors import ConfigError
 from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.local import LocalStore
 from storagecdc.storage.memory import named_memory_store
-from storagecdc.storage.s3 import S3Options, S3Store
+from storagecdc.storage.s3 import S3Store
+from storagecdc.storage.s3_options import S3Options
 
 S3_OPTION_KEYS = frozenset({
     "endpoint", "region", "access-key", "secret-access-key", "session-token", "force-path-style", "sse",
