@@ -43,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
         profile=args.profile,
     )
     results = run_decode_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
-    command = shlex.join(["storagecdc", *sys.argv[1:]])
+    command = shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
     write_report(results, options, command, sys.stdout)
     return 0
