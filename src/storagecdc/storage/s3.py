@@ -20,6 +20,7 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
@@ -370,15 +371,19 @@ class S3Store:
             Bucket=self._bucket, Key=full, **self._write_args()))
         upload_id = created["UploadId"]
         try:
-            parts = []
             size = self._opts.part_size
-            for number, offset in enumerate(range(0, len(data), size), start=1):
-                chunk = data[offset:offset + size]
+
+            def upload(number: int) -> dict[str, Any]:
+                chunk = data[(number - 1) * size:number * size]
                 md5 = base64.b64encode(hashlib.md5(chunk, usedforsecurity=False).digest()).decode()
                 resp = self._call(f"upload part {number}", key, functools.partial(
                     self._client.upload_part, Bucket=self._bucket, Key=full, UploadId=upload_id,
                     PartNumber=number, Body=chunk, ContentMD5=md5))
-                parts.append({"ETag": resp["ETag"], "PartNumber": number})
+                return {"ETag": resp["ETag"], "PartNumber": number}
+
+            count = -(-len(data) // size)
+            with ThreadPoolExecutor(max_workers=max(1, min(self._opts.upload_concurrency, count))) as pool:
+                parts = list(pool.map(upload, range(1, count + 1)))
             extra = {"IfNoneMatch": "*"} if conditional else {}
             try:
                 self._call("complete multipart upload", key, lambda: self._client.complete_multipart_upload(

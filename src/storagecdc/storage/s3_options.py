@@ -37,6 +37,8 @@ class S3Options:
     """[multipart-threshold] Objects of at least this many bytes are uploaded in parts."""
     part_size: int = 8 * 1024 * 1024
     """[part-size] Size of each part (S3's minimum is 5 MiB except for the last part)."""
+    upload_concurrency: int = 4
+    """Parts of one multipart upload sent at once (memory: this many parts in flight)."""
     conditional_writes: bool | None = None
     """[conditional-writes] Whether the store honours ``If-None-Match``/``If-Match``; None: probe once."""
     connect_timeout: float = 5.0
@@ -51,5 +53,7 @@ class S3Options:
             raise ConfigError("access-key and secret-access-key must be given together")
         if self.retry_deadline <= 0:
             raise ConfigError(f"retry-deadline must be positive, got {self.retry_deadline}")
+        if self.upload_concurrency < 1:
+            raise ConfigError(f"upload concurrency must be >= 1, got {self.upload_concurrency}")
         if self.part_size < 5 * 1024 * 1024 or self.multipart_threshold < self.part_size:
             raise ConfigError("part-size must be >= 5 MiB and multipart-threshold >= part-size")
