@@ -21,8 +21,8 @@ TIME(fsp)              ``datetime.timedelta`` (negative and beyond 24 h allowed)
 CHAR/VARCHAR/TEXT      ``str`` decoded with the column charset; binary charset -> ``bytes``
 BINARY(n)              ``bytes`` re-padded with 0x00 to n bytes
 BLOB, VARBINARY        ``bytes``
-ENUM                   ``str`` (the member; index 0 -> ``""``)
-SET                    ``str`` (members joined by ``","``)
+ENUM                   ``str`` (the member; index 0 -> ``""``); members unknown (inspection only): the index
+SET                    ``str`` (members joined by ``","``); members unknown (inspection only): the bit mask
 JSON                   ``str`` (JSON text)
 GEOMETRY               ``bytes`` (MySQL's internal form: 4-byte SRID + WKB)
 VECTOR                 ``bytes`` (little-endian float32 array, as stored)

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         table_filter=TableFilter(rules),
         on_unknown_table=unknown,
         on_statement=statement,
+        inspect=True,
     )
     source = args.files[0] if len(args.files) == 1 else args.files
     for change in assembler.feed(file_events(source, counter, args.start_position)):

@@ -8,6 +8,9 @@ time of the group's first event), decodes row images of the selected tables only
 Row batches of a transaction are held until its commit, so a transaction that ends in ROLLBACK produces
 nothing; a transaction larger than ``max_buffered_rows`` is streamed from then on (a later ROLLBACK of such
 a transaction is an error: it can only come from non-transactional tables, whose changes stay applied).
+
+``inspect=True`` is for looking at a binlog (``storagecdc decode``), not replicating it: a partial JSON
+update whose before image lacks the column comes out as mysqlbinlog-style diff text instead of an error.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 from storagecdc.errors import SchemaError, SourceError
 from storagecdc.model import (
+    ABSENT,
     ChangeEvent,
     DDLEvent,
     Op,
@@ -87,6 +91,7 @@ class TransactionAssembler:
         on_unknown_table: UnknownTable | None = None,
         on_statement: StatementHandler | None = None,
         resume: AssemblerState | None = None,
+        inspect: bool = False,
     ) -> None:
         self._make_tracker = make_tracker
         self.tracker: SchemaTracker | None = None
@@ -94,6 +99,7 @@ class TransactionAssembler:
         self._max_buffered = max_buffered_rows
         self._on_unknown = on_unknown_table
         self._on_statement = on_statement
+        self._inspect = inspect
         self.last_ts = 0
         self._flavor = MYSQL
         self._mysql_gtids = MySQLGtidSet()
@@ -365,8 +371,12 @@ class TransactionAssembler:
                 rows = decoder.decode_rows(buf, start, len(buf), ev.present)
             else:
                 after_bits = ev.present if ev.present_after is None else ev.present_after
-                decode = decoder.decode_update_rows if ev.kind == "update" else decoder.decode_partial_update_rows
-                before, rows = decode(buf, start, len(buf), ev.present, after_bits)
+                if ev.kind == "update":
+                    before, rows = decoder.decode_update_rows(buf, start, len(buf), ev.present, after_bits)
+                else:
+                    before, rows = decoder.decode_partial_update_rows(
+                        buf, start, len(buf), ev.present, after_bits, diff_text_without_before=self._inspect
+                    )
                 pk_changed = _pk_changed(info.pk_indexes, before, rows)
         except SourceError as exc:
             raise SourceError(f"{ev.file}: offset {ev.offset}: table {info.name}: {exc}") from None
@@ -435,8 +445,11 @@ def _pk_changed(
         return None
     if len(pk) == 1:
         k = pk[0]
-        return [b[k] != a[k] for b, a in zip(before, after, strict=True)]
-    return [any(b[k] != a[k] for k in pk) for b, a in zip(before, after, strict=True)]
+        return [b[k] != a[k] and a[k] is not ABSENT and b[k] is not ABSENT for b, a in zip(before, after, strict=True)]
+    return [
+        any(b[k] != a[k] and a[k] is not ABSENT and b[k] is not ABSENT for k in pk)
+        for b, a in zip(before, after, strict=True)
+    ]
 
 
 def _with_position(ddl: DDLEvent, position: SourcePosition, ms: int) -> DDLEvent:

@@ -100,6 +100,8 @@ def plan_column(i: int, spec: ColumnSpec, ns: dict[str, Any], json_raw: bool = F
     if t == ft.ENUM:
         if meta not in (1, 2):
             raise PlanError(f"ENUM column {i} has pack length {meta}")
+        if not spec.elems:  # members unknown (no metadata, no schema): the index, for inspection
+            return ColumnPlan("fixed", "B" if meta == 1 else "H", "{0}")
         ns[h] = ("", *spec.elems)
         ns[h + "_bad"] = _bad_member(i, spec, "ENUM")
         n = len(spec.elems) + 1
@@ -107,6 +109,8 @@ def plan_column(i: int, spec: ColumnSpec, ns: dict[str, Any], json_raw: bool = F
     if t == ft.SET:
         if not 1 <= meta <= 8:
             raise PlanError(f"SET column {i} has pack length {meta}")
+        if not spec.elems:  # members unknown: the bit mask, for inspection
+            return ColumnPlan("fixed", f"{meta}s", "_ifb({0}, 'little')")
         ns[h] = _set_decoder(i, spec)
         return ColumnPlan("fixed", f"{meta}s", h + "(_ifb({0}, 'little'))")
     if t in (ft.VARCHAR, ft.VAR_STRING, ft.STRING):

@@ -65,7 +65,7 @@ def column_specs(
                 encoding = None if t in _BLOB_TYPES else default_encoding
             else:
                 encoding = charsets.codec_of_charset(charset)
-            if t == ft.STRING and encoding is None:
+            if t == ft.STRING and charset == charsets.BINARY:
                 pad_to = meta
         specs.append(ColumnSpec(t, meta, unsigned, encoding, tuple(elems), pad_to, name))
     return tuple(specs)

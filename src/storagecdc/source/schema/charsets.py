@@ -10,11 +10,14 @@ from typing import Any
 from pymysql.charset import charset_by_id, charset_by_name
 
 from storagecdc.errors import SchemaError
+from storagecdc.source.binlog import charsets as binlog_charsets
 
 _MBMAXLEN = {
     "utf8mb4": 4, "utf8mb3": 3, "utf16": 4, "utf16le": 4, "utf32": 4, "ucs2": 2, "gb18030": 4, "ujis": 3,
     "eucjpms": 3, "gbk": 2, "big5": 2, "sjis": 2, "cp932": 2, "euckr": 2, "gb2312": 2,
 }
+_DEFAULT_COLLATIONS = {"gb18030": "gb18030_chinese_ci", "utf16le": "utf16le_general_ci"}
+"""Default collations of charsets pymysql's table lacks (the rest are ``<charset>_general_ci``)."""
 _MYSQL8_UTF8MB4_IDS = range(255, 324)
 """MySQL 8's utf8mb4_0900 collation ids, which older client tables do not list."""
 
@@ -40,7 +43,9 @@ def default_collation(charset: str) -> str:
         return "binary"
     found: Any = charset_by_name(charset)  # None when unknown; the stubs omit Charset's attributes
     if found is None:
-        raise SchemaError(f"unknown character set {charset!r}")
+        if charset not in binlog_charsets.CHARSET_CODECS:
+            raise SchemaError(f"unknown character set {charset!r}")
+        return _DEFAULT_COLLATIONS.get(charset, f"{charset}_general_ci")
     return normalize_collation(found.collation)
 
 
@@ -55,7 +60,10 @@ def collation_by_id(collation_id: int) -> tuple[str, str | None]:
     except KeyError:
         if collation_id in _MYSQL8_UTF8MB4_IDS:
             return "utf8mb4", None
-        raise SchemaError(f"unknown collation id {collation_id}") from None
+        name = binlog_charsets.charset_of_collation(collation_id)
+        if name is None:
+            raise SchemaError(f"unknown collation id {collation_id}") from None
+        return normalize_charset(name), None
     return normalize_charset(cs.name), normalize_collation(cs.collation)
 
 
