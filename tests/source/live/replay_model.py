@@ -21,13 +21,13 @@ differences (pymysql vs model.py's conventions):
 - TIMESTAMP: the model holds aware UTC datetimes; pymysql returns naive ones in the session time zone,
   which the comparison session sets to UTC, so the model's values lose their (UTC) tzinfo.
 - BIT(n): pymysql returns big-endian bytes; the model holds the unsigned int.
-- FLOAT: the server prints FLOAT values with 6 significant digits and pymysql parses them as 64-bit
-  floats; both sides are rounded to the nearest 32-bit float (the model's value already is one).
+- FLOAT: the server prints a FLOAT with 6 significant digits (16777217 as ``16777200``), so FLOAT columns
+  are selected as ``CAST(c AS DOUBLE)``, which is the exact 32-bit value, and compared exactly.
 - Zero and partial-zero dates: both sides are strings (pymysql returns the text it cannot parse), compared
   as they are: the decoder spells them as the server prints them (``2020-00-15``,
   ``0000-00-00 00:00:00.000`` for DATETIME(3)).
 - DECIMAL: both sides as their text, so that the scale is compared too.
-Everything else ( ENUM/SET/JSON/TEXT as str, BINARY/BLOB/GEOMETRY as bytes, TIME as
+Everything else (ENUM/SET/JSON/TEXT as str, BINARY/BLOB/GEOMETRY as bytes, TIME as
 timedelta, YEAR as int) is compared as it is, exactly.
 """
 
@@ -37,7 +37,6 @@ import contextlib
 import datetime
 import re
 import reprlib
-import struct
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -70,8 +69,6 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 """A value the server set by DDL in place (no row event): matches anything, compared with nothing."""
 
-_FLOAT32 = struct.Struct("<f")
-
 
 @dataclass(slots=True)
 class ModelTable:
@@ -92,6 +89,8 @@ class ReplayModel:
         self.marked_unknown = 0
         """Values the replay had to mark UNKNOWN because a DDL changed them in place."""
         self.row_changes = 0
+        self.pk_changes = 0
+        """UPDATEs that changed the primary key (each checked against the change's ``pk_changed`` flags)."""
         self.ddl_types: Counter[int] = Counter()
         self.errors: list[str] = []
 
@@ -138,6 +137,8 @@ class ReplayModel:
             return
         befores = change.rows if change.op is Op.DELETE else change.before
         assert befores is not None
+        if change.op is Op.UPDATE:
+            self._check_pk_changed(change, befores)
         for k, before in enumerate(befores):
             image = dict(zip(names, before, strict=True))
             at = _find(table.rows, image)
@@ -152,6 +153,16 @@ class ReplayModel:
             else:
                 table.rows[at] = dict(zip(names, change.rows[k], strict=True))
                 table.origins[at] = change.commit_ts
+
+    def _check_pk_changed(self, change: RowChanges, befores: list[tuple[Any, ...]]) -> None:
+        pk = change.table.pk_indexes
+        expected = [any(b[k] != a[k] for k in pk) for b, a in zip(befores, change.rows, strict=True)] if pk else None
+        if change.pk_changed != expected:
+            self.errors.append(
+                f"{change.table.name}: UPDATE at commit-ts {change.commit_ts}: pk_changed {change.pk_changed}, "
+                f"expected {expected} (primary key columns {pk})"
+            )
+        self.pk_changes += sum(expected or ())
 
     # ---- DDL ---------------------------------------------------------------------------------------------
 
@@ -218,14 +229,13 @@ def server_value(value: Any, type_code: int) -> Any:
         return str(value)  # exact, scale included (Decimal("1.50") == Decimal("1.5"), their texts differ)
     if type_code == FIELD_TYPE.BIT:
         return int.from_bytes(value, "big")
-    if type_code == FIELD_TYPE.FLOAT:
-        return _float32(value)
     return value
 
 
-def _float32(value: float) -> float:
-    result: float = _FLOAT32.unpack(_FLOAT32.pack(value))[0]
-    return result
+def _select_item(column: str, type_code: int) -> str:
+    """``SELECT *``'s item for a column: FLOAT as its exact value (the server prints 6 digits of it)."""
+    quoted = "`" + column.replace("`", "``") + "`"
+    return f"CAST({quoted} AS DOUBLE) AS {quoted}" if type_code == FIELD_TYPE.FLOAT else quoted
 
 
 @dataclass(slots=True)
@@ -256,7 +266,9 @@ def compare_with_server(model: ReplayModel, server: MariaDBServer) -> Comparison
                 f"tables: model {sorted(map(str, in_model))} != server {sorted(map(str, on_server))}"
             )
         for name in sorted(on_server & in_model):
-            cur.execute(f"SELECT * FROM {name.quoted()}")
+            cur.execute(f"SELECT * FROM {name.quoted()} LIMIT 0")
+            select = ", ".join(_select_item(d[0], d[1]) for d in cur.description)
+            cur.execute(f"SELECT {select} FROM {name.quoted()}")
             columns = [d[0] for d in cur.description]
             codes = [d[1] for d in cur.description]
             rows = [tuple(server_value(v, c) for v, c in zip(r, codes, strict=True)) for r in cur.fetchall()]
