@@ -1,13 +1,13 @@
-"""Fixtures of the barrier tests: the sink the simulator runs over."""
+"""Fixtures of the barrier tests: the sink the simulator runs over (the real storage sink)."""
 
 from __future__ import annotations
 
 import pytest
 
+from storagecdc.sim.runner import default_sink_factory
 from storagecdc.sim.world import SinkFactory
-from tests.barrier.interim_sink import InterimSink
 
 
 @pytest.fixture
 def sink_factory() -> SinkFactory:
-    return InterimSink
+    return default_sink_factory

@@ -98,9 +98,12 @@ def test_resent_action_is_answered_with_the_action_actually_done(sink_factory: S
     s = _both_waiting(sink_factory)
     s.world.deliver_all()
     s.world.write(LEFT)
+    s.world.deliver_all()
     s.drop_in_flight()
     left = s.world.dispatcher(LEFT)
     left.on_action(BarrierAction(KEY, Action.PASS, (LEFT,)))
+    for node in s.world.nodes.values():
+        node.flush()
     done = [decode(w) for w in s.in_flight()]  # type: ignore[arg-type]
     assert [(m.stage, m.done_action) for m in done if isinstance(m, BlockStatus)] == [
         (BlockStage.DONE, Action.WRITE)

@@ -6,11 +6,15 @@ import random
 
 import pytest
 
+from storagecdc.model import DDLEvent
 from storagecdc.sim.checks import check_run
 from storagecdc.sim.recording import RecordingStore
-from storagecdc.sim.runner import run_seed, run_sim
+from storagecdc.sim.runner import SIM_OPTIONS, run_seed, run_sim
 from storagecdc.sim.workload import generate
 from storagecdc.sim.world import SinkFactory, World
+from storagecdc.sink.base import Sink
+from storagecdc.sink.storage_sink import StorageSink
+from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.memory import MemoryStore
 
 CI_SEEDS = 2000
@@ -25,7 +29,6 @@ def test_simulator_finds_no_violation_over_ci_seeds(sink_factory: SinkFactory,
 def test_faults_hit_every_barrier_phase(sink_factory: SinkFactory) -> None:
     """Splits, merges, moves and crashes land while barriers wait, write and pass."""
     phases: dict[str, int] = {}
-    writes_repeated = 0
     for seed in range(150):
         w = generate(random.Random(seed))
         store = RecordingStore(MemoryStore(f"phase-{seed}"))
@@ -34,7 +37,6 @@ def test_faults_hit_every_barrier_phase(sink_factory: SinkFactory) -> None:
         assert check_run(w, store, store.puts) == []
         for phase, n in world.phase_faults.items():
             phases[phase] = phases.get(phase, 0) + n
-        writes_repeated += sum(1 for n in world.writes.values() if n > 1)
     assert set(phases) == {"waiting", "write", "pass"}
     assert min(phases.values()) > 10, phases
 
@@ -49,25 +51,24 @@ def test_same_seed_same_bytes(sink_factory: SinkFactory) -> None:
     assert runs[0] == runs[1]
 
 
-def test_a_broken_store_is_reported_as_a_violation() -> None:
-    """The checker is not vacuous: a sink that never writes schema files fails every seed."""
-    from tests.barrier.interim_sink import InterimSink
+class NoSchemaSink(StorageSink):
+    """The real sink with one bug: DDL schema files are never written."""
 
-    class NoSchemaSink(InterimSink):
-        def write_ddl(self, ddl: object) -> list[str]:
-            return []
+    def write_ddl(self, ddl: DDLEvent) -> list[str]:
+        return []
 
-    assert run_seed(3, NoSchemaSink) != []
+
+def no_schema_sink(store: ObjectStore) -> Sink:
+    return NoSchemaSink(store, SIM_OPTIONS, clock=lambda: 0, checkpoint_interval_ms=0)
+
+
+def test_a_broken_sink_is_reported_as_a_violation() -> None:
+    """The checker is not vacuous: a sink that never writes DDL schema files fails."""
+    assert any("never written" in v for v in run_seed(3, no_schema_sink))
 
 
 def test_reproduction_command_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.barrier.interim_sink import InterimSink
-
-    class NoSchemaSink(InterimSink):
-        def write_ddl(self, ddl: object) -> list[str]:
-            return []
-
-    assert run_sim(2, 5, NoSchemaSink) == 2
+    assert run_sim(2, 5, no_schema_sink) == 2
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "seeds=2 violations=2"
     assert "storagecdc sim --seeds 1 --first-seed 5" in out

@@ -17,6 +17,7 @@ Subclasses say how to flush, how to write, and how to apply an event locally.
 
 from __future__ import annotations
 
+import functools
 import logging
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -58,8 +59,9 @@ def block_key(event: BlockEvent) -> BlockKey:
     return BlockKey(event.commit_ts, isinstance(event, SyncPointEvent))
 
 
+@functools.lru_cache(maxsize=256)
 def influence_of(event: BlockEvent) -> Influence:
-    """Which dispatchers ``event`` blocks, as the maintainer needs to know it."""
+    """Which dispatchers ``event`` blocks, as the maintainer needs to know it (computed once per event)."""
     if isinstance(event, SyncPointEvent):
         return Influence(Scope.ALL, needs_trigger=True)
     names = tuple(str(t) for t in event.tables)
@@ -79,6 +81,7 @@ class _Pending:
     event: BlockEvent
     key: BlockKey
     stage: BlockStage
+    influence: Influence
     acked: bool = False
     cut: tuple[CutEntry, ...] = ()
 
@@ -154,7 +157,7 @@ class BlockingDispatcher(ABC):
             self._flush()
             self._dirty = False
         self.checkpoint_ts = max(self.checkpoint_ts, event.commit_ts - 1)
-        self._pending = _Pending(event, key, BlockStage.WAITING)
+        self._pending = _Pending(event, key, BlockStage.WAITING, influence_of(event))
         self._emit(self._status(BlockStage.WAITING))
 
     # -- protocol messages ----------------------------------------------------------------------------
@@ -220,7 +223,7 @@ class BlockingDispatcher(ABC):
         assert p is not None
         version, file_id, last = self.cut_fields()
         return BlockStatus(
-            self.dispatcher_id, self.span, p.key, stage, self.checkpoint_ts, None, influence_of(p.event),
+            self.dispatcher_id, self.span, p.key, stage, self.checkpoint_ts, None, p.influence,
             version, file_id, last,
         )
 

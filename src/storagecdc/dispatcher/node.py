@@ -12,28 +12,40 @@ from storagecdc.messages import (
     TRIGGER_ID,
     Ack,
     BarrierAction,
+    Batch,
     CheckpointAdvance,
     Message,
+    Outbox,
     Transport,
 )
 
 
 class DispatcherNode:
-    """Delivers the maintainer's messages to the dispatchers it hosts, and sends their reports."""
+    """Delivers the maintainer's messages to the dispatchers it hosts, and sends their reports.
+
+    Reports are batched: dispatchers' messages collect in the node's outbox and go out as one ``Batch``
+    when the node has handled an incoming message, on ``tick``, and on ``flush`` (which whoever drives the
+    dispatchers' input calls after a round of it).
+    """
 
     def __init__(self, name: str, transport: Transport) -> None:
         self.name = name
         self.dispatchers: dict[str, BlockingDispatcher] = {}
-        self._transport = transport
-        transport.register(name, self._handle)
+        self._outbox = Outbox(name, transport)
+        transport.register(name, self._receive)
 
     def emitter(self) -> Callable[[Message], None]:
         """The ``emit`` callback for a dispatcher hosted here."""
+        outbox = self._outbox
 
         def emit(msg: Message) -> None:
-            self._transport.send(self.name, MAINTAINER, msg)
+            outbox.put(MAINTAINER, msg)
 
         return emit
+
+    def flush(self) -> None:
+        """Send the reports collected so far."""
+        self._outbox.flush()
 
     def add(self, dispatcher: BlockingDispatcher) -> None:
         self.dispatchers[dispatcher.dispatcher_id] = dispatcher
@@ -47,14 +59,21 @@ class DispatcherNode:
 
     def tick(self, heartbeat: bool) -> None:
         """Resend unacknowledged WAITING reports; with ``heartbeat`` also report every dispatcher's state."""
-        emit = self.emitter()
         for d in list(self.dispatchers.values()):
             d.tick()
             if heartbeat:
-                emit(d.heartbeat())
+                self._outbox.put(MAINTAINER, d.heartbeat())
+        self._outbox.flush()
 
-    def _handle(self, sender: str, msg: Message) -> None:
-        if isinstance(msg, BarrierAction):
+    def _receive(self, sender: str, msg: Message) -> None:
+        self._handle(msg)
+        self._outbox.flush()
+
+    def _handle(self, msg: Message) -> None:
+        if isinstance(msg, Batch):
+            for m in msg.messages:
+                self._handle(m)
+        elif isinstance(msg, BarrierAction):
             for target in msg.targets:
                 d = self.dispatchers.get(target)
                 if d is not None:

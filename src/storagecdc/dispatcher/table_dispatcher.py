@@ -21,13 +21,21 @@ class TableDispatcher(BlockingDispatcher):
     def __init__(
         self, span: Span, table: TableInfo, sink: Sink, start_ts: int, emit: Callable[[Message], None]
     ) -> None:
-        super().__init__(span.dispatcher_id, span.info(), start_ts, emit)
+        info = span.info()
+        super().__init__(info.dispatcher_id, info, start_ts, emit)
         self.table_span = span
+        self._file_id = info.file_id
         self.table = table
         self.dropped = False
         """True after the dispatcher passed a DDL that dropped (or renamed away) its table."""
         self._sink = sink
-        self._writer: TableWriter = sink.table_writer(table, span.file_id)
+        self._writer: TableWriter = self._open(table)
+
+    def _open(self, table: TableInfo) -> TableWriter:
+        """A writer for ``table``'s version, after making sure its schema file exists (create-only: the
+        DDL's own schema file, written by the barrier before anyone reaches this version, is kept)."""
+        self._sink.write_table_schema(table)
+        return self._sink.table_writer(table, self._file_id)
 
     def append(self, changes: RowChanges) -> None:
         """Buffer a batch of this span's rows (the router already sliced it)."""
@@ -64,7 +72,7 @@ class TableDispatcher(BlockingDispatcher):
             if t.name == name and not self.dropped:
                 self._writer.close()
                 self.table = t
-                self._writer = self._sink.table_writer(t, self.table_span.file_id)
+                self._writer = self._open(t)
 
     def cut_fields(self) -> tuple[int, str, int]:
-        return self.table.version, self.table_span.file_id or "", self._writer.last_file_index()
+        return self.table.version, self._file_id or "", self._writer.last_file_index()

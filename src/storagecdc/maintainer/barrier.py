@@ -77,6 +77,8 @@ class PendingEvent:
     done: set[str] = field(default_factory=set)
     """Dispatchers that reported DONE for the event in the PASS phase (the writer included)."""
     written: bool = False
+    count_cache: tuple[int, int] = (-1, 0)
+    """(registry generation, influenced dispatcher count) of the last count."""
 
 
 class Barrier:
@@ -217,6 +219,9 @@ class Barrier:
         self._send_action(ev, Action.PASS, list(ev.reports))
 
     def _influenced_count(self, ev: PendingEvent) -> int:
+        generation, n = ev.count_cache
+        if generation == self._registry.generation:
+            return n
         inf = ev.influence
         if inf.scope is Scope.ALL:
             n = self._registry.count()
@@ -226,6 +231,7 @@ class Barrier:
             n = sum(self._registry.count(table=t) for t in inf.tables)
         if self._needs_trigger(inf) and self._registry.get(TRIGGER_ID) is not None:
             n += 1
+        ev.count_cache = (self._registry.generation, n)
         return n
 
     def _is_influenced(self, e: DispatcherEntry, inf: Influence) -> bool:
@@ -248,6 +254,8 @@ class Barrier:
         return inf.needs_trigger or inf.scope is not Scope.TABLE
 
     def _influenced(self, ev: PendingEvent) -> list[DispatcherEntry]:
+        if ev.influence.scope is Scope.ALL:
+            return self._registry.entries()
         out = [e for t in self._required_tables(ev.influence) for e in self._registry.dispatchers_of(t)]
         trigger = self._registry.get(TRIGGER_ID)
         if self._needs_trigger(ev.influence) and trigger is not None:
@@ -258,8 +266,13 @@ class Barrier:
         t = ev.key.commit_ts
         if self._needs_trigger(ev.influence) and TRIGGER_ID not in ev.reports:
             return False
+        reported: dict[str, list[tuple[int, int]]] = {}
+        for r in ev.reports.values():
+            reported.setdefault(r.span.table, []).append((r.span.lo, r.span.hi))
         for table in self._required_tables(ev.influence):
-            ranges = [(r.span.lo, r.span.hi) for r in ev.reports.values() if r.span.table == table]
+            ranges = reported.get(table, [])
+            if covers_whole(ranges):
+                continue
             ranges += [(e.span.lo, e.span.hi) for e in self._registry.dispatchers_of(table) if e.checkpoint_ts >= t]
             if not covers_whole(ranges):
                 return False
@@ -282,14 +295,19 @@ class Barrier:
         if not ev.key.is_syncpoint:
             return ()
         versions: dict[str, int] = {}
+        spans: dict[str, dict[str, int]] = {}
         for r in ev.reports.values():
             if r.span.table:
                 versions[r.span.table] = max(versions.get(r.span.table, 0), r.table_version)
-        return tuple(
-            CutEntry(table, version, file_id, index)
-            for table, version in sorted(versions.items())
-            for file_id, index in sorted(self._registry.file_indexes(table, version).items())
-        )
+                spans.setdefault(r.span.table, {})[r.file_id] = r.last_file_index
+        out: list[CutEntry] = []
+        for table, version in sorted(versions.items()):
+            # Spans merged or split away earlier in this version wrote files of the cut too.
+            files = self._registry.file_indexes(table, version)
+            for f, index in spans[table].items():
+                files[f] = max(files.get(f, 0), index)
+            out += [CutEntry(table, version, f, files[f]) for f in sorted(files)]
+        return tuple(out)
 
     def _send_action(self, ev: PendingEvent, action: Action, targets: list[str]) -> None:
         by_node: dict[str, list[str]] = {}

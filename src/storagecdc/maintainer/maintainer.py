@@ -12,10 +12,12 @@ from storagecdc.maintainer.registry import DispatcherEntry, SpanRegistry
 from storagecdc.messages import (
     MAINTAINER,
     TRIGGER_ID,
+    Batch,
     BlockStatus,
     CheckpointAdvance,
     Heartbeat,
     Message,
+    Outbox,
     SpanInfo,
     Transport,
     even_ranges,
@@ -69,6 +71,7 @@ class Maintainer:
         self.split_counts = dict(split_counts or {})
         self._control = control
         self._transport = transport
+        self._outbox = Outbox(MAINTAINER, transport)
         self._placed = 0
         self._tables_at = tables_at
         self.barrier = Barrier(self.registry, self._send, self._on_written, on_finished)
@@ -76,6 +79,15 @@ class Maintainer:
 
     # -- messages -------------------------------------------------------------------------------------
     def on_message(self, sender: str, msg: Message) -> None:
+        """Handle a message (a node's ``Batch`` in order); replies go out batched per node."""
+        self._handle(sender, msg)
+        self._outbox.flush()
+
+    def _handle(self, sender: str, msg: Message) -> None:
+        if isinstance(msg, Batch):
+            for m in msg.messages:
+                self._handle(sender, m)
+            return
         if isinstance(msg, BlockStatus | Heartbeat) and msg.dispatcher_id == TRIGGER_ID:
             # Tables the trigger has passed the creation of must have spans before any coverage check.
             self.registry.update_checkpoint(TRIGGER_ID, msg.checkpoint_ts)
@@ -95,6 +107,7 @@ class Maintainer:
         trigger = self.registry.get(TRIGGER_ID)
         if ckpt is not None and trigger is not None:
             self._send(trigger.node, CheckpointAdvance(ckpt))
+        self._outbox.flush()
 
     def checkpoint_ts(self) -> int | None:
         """Every change with commit-ts <= this is durable everywhere.
@@ -114,7 +127,7 @@ class Maintainer:
         for e in entries:
             self.registry.add(e)
         self._reconcile()
-        self.barrier.topology_changed()
+        self._changed()
 
     def _reconcile(self) -> None:
         """Create the spans of every table that exists at the table trigger's checkpoint but has none.
@@ -139,7 +152,7 @@ class Maintainer:
         for lo, hi in even_ranges(self.split_counts.get(table, 1)):
             span = SpanInfo(table, lo, hi)
             self._create(span, start_ts, span.dispatcher_id)
-        self.barrier.topology_changed()
+        self._changed()
 
     def split(self, dispatcher_id: str) -> bool:
         """Split a span in two halves; False when it cannot be split."""
@@ -151,7 +164,7 @@ class Maintainer:
         for lo, hi in ((e.span.lo, mid), (mid, e.span.hi)):
             span = SpanInfo(e.span.table, lo, hi)
             self._create(span, ckpt, span.dispatcher_id)
-        self.barrier.topology_changed()
+        self._changed()
         return True
 
     def merge(self, dispatcher_id: str) -> bool:
@@ -165,7 +178,7 @@ class Maintainer:
         ckpt = min(self._close(e), self._close(right))
         span = SpanInfo(e.span.table, e.span.lo, right.span.hi)
         self._create(span, ckpt, span.dispatcher_id)
-        self.barrier.topology_changed()
+        self._changed()
         return True
 
     def move(self, dispatcher_id: str, node: str) -> bool:
@@ -175,7 +188,7 @@ class Maintainer:
             return False
         ckpt = self._close(e)
         self._create(e.span, ckpt, dispatcher_id, node)
-        self.barrier.topology_changed()
+        self._changed()
         return True
 
     def recreate(self, dispatcher_id: str) -> bool:
@@ -186,7 +199,7 @@ class Maintainer:
         self._control.close(dispatcher_id, e.node)
         self.registry.remove(dispatcher_id)
         self._create(e.span, e.checkpoint_ts, dispatcher_id, e.node)
-        self.barrier.topology_changed()
+        self._changed()
         return True
 
     # -- internals ------------------------------------------------------------------------------------
@@ -218,5 +231,13 @@ class Maintainer:
                                           closed.last_file_index)
         return closed.checkpoint_ts
 
+    def _changed(self) -> None:
+        self.barrier.topology_changed()
+        self._outbox.flush()
+
     def _send(self, node: str, msg: Message) -> None:
-        self._transport.send(MAINTAINER, node, msg)
+        self._outbox.put(node, msg)
+
+    def flush(self) -> None:
+        """Send what scheduling or a tick produced (every public entry point ends with it)."""
+        self._outbox.flush()

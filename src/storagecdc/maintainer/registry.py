@@ -27,10 +27,13 @@ class SpanRegistry:
         self._entries: dict[str, DispatcherEntry] = {}
         self._by_table: dict[str, dict[str, DispatcherEntry]] = {}
         self._per_schema: dict[str, int] = {}
+        self.generation = 0
+        """Incremented by every add and remove (cached counts compare it)."""
         self._file_index: dict[tuple[str, int], dict[str, int]] = {}
 
     def add(self, entry: DispatcherEntry) -> None:
         self.remove(entry.dispatcher_id)
+        self.generation += 1
         self._entries[entry.dispatcher_id] = entry
         if entry.dispatcher_id != TRIGGER_ID:
             self._by_table.setdefault(entry.span.table, {})[entry.dispatcher_id] = entry
@@ -39,6 +42,7 @@ class SpanRegistry:
 
     def remove(self, dispatcher_id: str) -> DispatcherEntry | None:
         entry = self._entries.pop(dispatcher_id, None)
+        self.generation += 1
         if entry is not None and dispatcher_id != TRIGGER_ID:
             spans = self._by_table[entry.span.table]
             del spans[dispatcher_id]

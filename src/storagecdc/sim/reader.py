@@ -124,7 +124,8 @@ def _apply_schema(state: State, ev: SchemaEvent) -> None:
         if m is None:
             raise ConsumerError(f"schema file {ev.key!r}: cannot read the RENAME {ev.query!r}")
         old, new = _name(m.group(1), m.group(2)), _name(m.group(3), m.group(4))
-        state[new] = state.pop(old, {})
+        if name == new:  # the old name's schema file (no columns) records the same rename
+            state[new] = state.pop(old, {})
     elif ev.ddl_type in (ddl_types.ADD_COLUMN, ddl_types.DROP_COLUMN):
         m = _COLUMN.search(ev.query)
         if m is None:

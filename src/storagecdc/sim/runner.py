@@ -10,9 +10,21 @@ from storagecdc.sim.checks import check_run
 from storagecdc.sim.recording import RecordingStore
 from storagecdc.sim.workload import generate
 from storagecdc.sim.world import Faults, SinkFactory, World
+from storagecdc.sink.base import Sink
+from storagecdc.sink.options import SinkOptions
+from storagecdc.sink.storage_sink import StorageSink
+from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.memory import MemoryStore
 
 log = logging.getLogger(__name__)
+
+SIM_OPTIONS = SinkOptions(protocol="csv", include_commit_ts=True, date_separator="none")
+"""CSV with commit-ts (the checks read it back), no date directories."""
+
+
+def default_sink_factory(store: ObjectStore) -> Sink:
+    """The real storage sink, on the simulator's clock (the checkpoint is never held back)."""
+    return StorageSink(store, SIM_OPTIONS, clock=lambda: 0, checkpoint_interval_ms=0)
 
 
 def run_seed(seed: int, sink_factory: SinkFactory, faults: Faults | None = None) -> list[str]:
@@ -49,8 +61,3 @@ def run_sim(seeds: int, first_seed: int, sink_factory: SinkFactory | None = None
         print(f"  seed {seed}: {violations[0].splitlines()[0]}")
         print(f"  reproduce: storagecdc sim --seeds 1 --first-seed {seed}")
     return len(failing)
-
-
-def default_sink_factory(store: ObjectStore) -> Sink:
-    from tests.barrier.interim_sink import InterimSink  # replaced by the real sink once it lands
-    return InterimSink(store)

@@ -112,6 +112,8 @@ class World:
                 self._shutdown()
                 return self.violations
             self._step(step < f.fault_steps)
+            for node in self.nodes.values():
+                node.flush()
             if self.violations:
                 return self.violations
         pending = sorted(str(k) for k in self.maintainer.barrier.events)
@@ -185,6 +187,8 @@ class World:
                 and not (isinstance(d, TableDispatcher) and d.dropped))
 
     def deliver_all(self) -> None:
+        for node in self.nodes.values():
+            node.flush()
         while self.transport.deliver_one():
             pass
 
