@@ -165,6 +165,10 @@ class SeaweedFS(_S3Server):
                "-admin.ui=false", f"-s3.port={port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
                f"-s3.config={config}", f"-s3.localSocket={self._dir / 's3.sock'}"]
         self._log = self.log_path.open("wb")
+        setpriv = shutil.which("setpriv")
+        if setpriv is not None:
+            # SIGTERM when this process dies, so a killed test run leaves no server on SeaweedFS's fixed ports.
+            cmd = [setpriv, "--pdeathsig", "TERM", *cmd]
         self._proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
         self.endpoint = f"http://127.0.0.1:{port}"
