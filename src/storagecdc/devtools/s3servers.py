@@ -220,6 +220,9 @@ class SeaweedFS(_S3Server):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
+            # weed names its S3 gRPC unix socket after the gRPC port (S3 port + 10000) in the temp dir.
+            grpc_port = int(self.endpoint.rsplit(":", 1)[1]) + 10000
+            (Path(tempfile.gettempdir()) / f"seaweedfs-s3-grpc-{grpc_port}.sock").unlink(missing_ok=True)
         if self._log is not None:
             self._log.close()
             self._log = None
