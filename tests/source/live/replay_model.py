@@ -11,12 +11,12 @@ image makes the row fully known again; every known value must equal the decoded 
 
 ``compare_schema_with_server`` checks the last table versions of the stream against the server's
 information_schema (type, signedness, character length or precision and scale, fractional seconds,
-charset and collation, nullability, primary key, ENUM/SET members).
+charset and collation, nullability, primary key, ENUM/SET members, generated and invisible columns).
 
-``compare_with_server`` then checks the model against ``SELECT *`` of every base table of the given
-databases: the same tables, the same column names in the same order, the same number of rows, and every
-known value equal after ``server_value``/``model_value`` normalisation. The normaliser's deliberate
-differences (pymysql vs model.py's conventions):
+``compare_with_server`` then checks the model against a ``SELECT`` of every column (INVISIBLE ones too, which
+``SELECT *`` leaves out) of every base table of the given databases: the same tables, the same column names in
+the same order, the same number of rows, and every known value equal after ``server_value``/``model_value``
+normalisation. The normaliser's deliberate differences (pymysql vs model.py's conventions):
 
 - TIMESTAMP: the model holds aware UTC datetimes; pymysql returns naive ones in the session time zone,
   which the comparison session sets to UTC, so the model's values lose their (UTC) tzinfo.
@@ -232,10 +232,10 @@ def server_value(value: Any, type_code: int) -> Any:
     return value
 
 
-def _select_item(column: str, type_code: int) -> str:
-    """``SELECT *``'s item for a column: FLOAT as its exact value (the server prints 6 digits of it)."""
+def _select_item(column: str, data_type: str) -> str:
+    """The select-list item of a column: FLOAT as its exact value (the server prints 6 digits of it)."""
     quoted = "`" + column.replace("`", "``") + "`"
-    return f"CAST({quoted} AS DOUBLE) AS {quoted}" if type_code == FIELD_TYPE.FLOAT else quoted
+    return f"CAST({quoted} AS DOUBLE) AS {quoted}" if data_type.lower() == "float" else quoted
 
 
 @dataclass(slots=True)
@@ -266,8 +266,12 @@ def compare_with_server(model: ReplayModel, server: MariaDBServer) -> Comparison
                 f"tables: model {sorted(map(str, in_model))} != server {sorted(map(str, on_server))}"
             )
         for name in sorted(on_server & in_model):
-            cur.execute(f"SELECT * FROM {name.quoted()} LIMIT 0")
-            select = ", ".join(_select_item(d[0], d[1]) for d in cur.description)
+            cur.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s ORDER BY ordinal_position",
+                (name.schema, name.table),
+            )
+            select = ", ".join(_select_item(column, data_type) for column, data_type in cur.fetchall())
             cur.execute(f"SELECT {select} FROM {name.quoted()}")
             columns = [d[0] for d in cur.description]
             codes = [d[1] for d in cur.description]
@@ -349,16 +353,17 @@ def column_facts(column: ColumnInfo) -> tuple[Any, ...]:
     charset = None if column.charset == "binary" else column.charset
     collation = None if column.collation == "binary" else column.collation
     return (column.name, t, column.unsigned, length, scale, charset, collation, column.nullable, column.is_pk,
-            column.elems)  # fmt: skip
+            column.elems, column.generated, column.invisible)  # fmt: skip
 
 
 def _server_facts(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    name, data_type, column_type, nullable, key, charset, collation, precision, scale, fsp, chars = row
+    name, data_type, column_type, nullable, key, charset, collation, precision, scale, fsp, chars, gen, extra = row
     t = str(data_type).upper()
     length = chars if t in _CHAR_LENGTH else precision if t in ("DECIMAL", "BIT") else None
     elems = tuple(e.replace("''", "'") for e in _ELEM.findall(column_type)) if t in ("ENUM", "SET") else ()
     return (name, t, "unsigned" in column_type, length, scale if t == "DECIMAL" else fsp if t in _FSP else None,
-            charset, collation, nullable == "YES", key == "PRI", elems)  # fmt: skip
+            charset, collation, nullable == "YES", key == "PRI", elems, gen != "NEVER",
+            "INVISIBLE" in extra.upper())  # fmt: skip
 
 
 def compare_schema_with_server(model: ReplayModel, server: MariaDBServer) -> list[str]:
@@ -367,8 +372,8 @@ def compare_schema_with_server(model: ReplayModel, server: MariaDBServer) -> lis
     rows = server.execute(
         "SELECT table_schema, table_name, column_name, data_type, column_type, is_nullable, column_key, "
         "character_set_name, collation_name, numeric_precision, numeric_scale, datetime_precision, "
-        f"character_maximum_length FROM information_schema.columns WHERE table_schema IN ({marks}) "
-        "ORDER BY table_schema, table_name, ordinal_position",
+        "character_maximum_length, is_generated, extra FROM information_schema.columns "
+        f"WHERE table_schema IN ({marks}) ORDER BY table_schema, table_name, ordinal_position",
         sorted(model.schemas),
     )
     on_server: dict[TableName, list[tuple[Any, ...]]] = {}
