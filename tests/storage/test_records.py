@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,7 @@ from storagecdc.errors import ConsumerError, FencedError, StorageError
 from storagecdc.model import TableName
 from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.checkpoint import CheckpointWriter, build_checkpoint, parse_checkpoint, read_checkpoint
+from storagecdc.storage.local import LocalStore
 from storagecdc.storage.memory import MemoryStore
 from storagecdc.storage.owner import OwnerLease, OwnerRecord, parse_owner
 from storagecdc.storage.paths import METADATA_KEY, OWNER_KEY
@@ -148,3 +152,22 @@ def test_concurrent_acquire_has_one_winner() -> None:
     assert len(winners) == 1
     assert len(errors) == 7
     assert parse_owner(store.get(OWNER_KEY)).holder == winners[0]
+
+
+def _race_for_owner(root: str, name: str, start: float) -> str:
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        OwnerLease(LocalStore(root), "cf", holder=name).acquire()
+    except FencedError:
+        return "fenced"
+    return "won"
+
+
+def test_processes_racing_for_a_local_prefix_have_one_winner(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    start = time.time() + 2.0
+    with ctx.Pool(4) as pool:
+        results = pool.starmap(_race_for_owner, [(str(tmp_path), f"p{i}", start) for i in range(4)])
+    assert sorted(results) == ["fenced", "fenced", "fenced", "won"]
+    winner = f"p{results.index('won')}"
+    assert parse_owner(LocalStore(tmp_path).get(OWNER_KEY)).holder == winner
