@@ -9,8 +9,8 @@ is the normative description; this module implements it:
 1. The empty name is the segment ``%``.
 2. Otherwise every character is kept or percent-encoded (``%XX`` per UTF-8 byte, upper-case hex):
    kept are ASCII letters and digits, ``_``, ``-``, ``$``, a ``.`` that is neither the first nor the last
-   character, and every non-ASCII character except controls, format characters, surrogates, private-use and
-   unassigned code points, and separators (Unicode categories ``C*`` and ``Z*``). Everything else is encoded.
+   character, and every non-ASCII character except controls, format characters, surrogates and separators
+   (Unicode categories ``Cc``, ``Cf``, ``Cs``, ``Zs``, ``Zl``, ``Zp``). Everything else is encoded.
 3. A result equal (case-insensitively) to a reserved top-level name (``metadata``, ``_storagecdc``) has its
    first character percent-encoded, so it never collides with the layout's own objects.
 4. If the result is longer than 255 UTF-8 bytes (a filesystem's name limit), the segment is instead ``~``
@@ -35,6 +35,9 @@ _PACKED = "~"
 _CODE_POINT_BITS = 21
 _ASCII_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-$")
 _HEX = "0123456789ABCDEF"
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+"""Controls, format characters (bidi overrides, zero-width...), surrogates and separators. Unassigned and
+private-use code points are kept, so a newer Unicode database does not change existing keys."""
 
 
 def _char_safe(ch: str) -> bool:
@@ -42,7 +45,7 @@ def _char_safe(ch: str) -> bool:
         return True
     if ord(ch) < 0x80:
         return False
-    return unicodedata.category(ch)[0] not in "CZ"
+    return unicodedata.category(ch) not in _UNSAFE_CATEGORIES
 
 
 def _escape(ch: str) -> str:
