@@ -36,7 +36,8 @@ T = TypeVar("T")
 
 _THROTTLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
                              "TooManyRequests", "RequestTimeout", "InternalError", "ServiceUnavailable",
-                             "ConditionalRequestConflict", "OperationAborted"})
+                             "ConditionalRequestConflict", "OperationAborted", "BadDigest", "IncompleteBody",
+                             "XAmzContentSHA256Mismatch"})
 _CREDENTIAL_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
                                "TokenRefreshRequired", "InvalidSecurity", "AuthorizationHeaderMalformed"})
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
