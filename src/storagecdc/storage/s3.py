@@ -138,7 +138,7 @@ class S3Store:
             elif code in ("AccessDenied", "AllAccessDisabled") or status == 403:
                 failure = S3StorageError(f"{what}: access denied: {where}")
             elif code in _THROTTLE_CODES or status == 429 or status >= 500:
-                failure = S3StorageError(f"{what}: S3 answered {code or status} (will retry): {where}",
+                failure = S3StorageError(f"{what}: S3 answered {code or status}: {where}",
                                      retryable=True)
             else:
                 message = self._scrub(str(err.get("Message", "")))[:200]
