@@ -29,13 +29,10 @@ class TableDispatcher(BlockingDispatcher):
         self.dropped = False
         """True after the dispatcher passed a DDL that dropped (or renamed away) its table."""
         self._sink = sink
-        self._writer: TableWriter = self._open(table)
-
-    def _open(self, table: TableInfo) -> TableWriter:
-        """A writer for ``table``'s version, after making sure its schema file exists (create-only: the
-        DDL's own schema file, written by the barrier before anyone reaches this version, is kept)."""
-        self._sink.write_table_schema(table)
-        return self._sink.table_writer(table, self._file_id)
+        # The schema file of the version it starts at (create-only: a DDL's own file, written by the barrier
+        # before any dispatcher starts at that version, is kept); later versions' files are the DDL writer's.
+        sink.write_table_schema(table)
+        self._writer: TableWriter = sink.table_writer(table, self._file_id)
 
     def append(self, changes: RowChanges) -> None:
         """Buffer a batch of this span's rows (the router already sliced it)."""
@@ -72,7 +69,7 @@ class TableDispatcher(BlockingDispatcher):
             if t.name == name and not self.dropped:
                 self._writer.close()
                 self.table = t
-                self._writer = self._open(t)
+                self._writer = self._sink.table_writer(t, self._file_id)
 
     def cut_fields(self) -> tuple[int, str, int]:
         return self.table.version, self._file_id or "", self._writer.last_file_index()

@@ -77,6 +77,8 @@ class PendingEvent:
     done: set[str] = field(default_factory=set)
     """Dispatchers that reported DONE for the event in the PASS phase (the writer included)."""
     written: bool = False
+    cut: tuple[CutEntry, ...] = ()
+    """A syncpoint's cut, fixed when the writer is elected."""
     count_cache: tuple[int, int] = (-1, 0)
     """(registry generation, influenced dispatcher count) of the last count."""
 
@@ -202,6 +204,7 @@ class Barrier:
         if ev.phase is Phase.WAITING and len(ev.reports) >= self._influenced_count(ev) and self._covered(ev):
             ev.writer = self._elect(ev)
             ev.phase = Phase.WRITE
+            ev.cut = self._cut(ev)  # fixed at election: resends carry the same cut
             self._send_action(ev, Action.WRITE, [ev.writer])
             return
         if (
@@ -315,7 +318,7 @@ class Barrier:
             e = self._registry.get(d)
             if e is not None:
                 by_node.setdefault(e.node, []).append(d)
-        cut = self._cut(ev) if action is Action.WRITE else ()
+        cut = ev.cut if action is Action.WRITE else ()
         for node, ids in sorted(by_node.items()):
             self._send(node, BarrierAction(ev.key, action, tuple(sorted(ids)), cut))
 

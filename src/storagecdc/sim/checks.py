@@ -8,6 +8,8 @@ Checked, against the workload that was fed in:
   durable (its data file written, then an index file naming it or a later file);
 - no data file holding a row change >= T of an influenced table was written before the object for T;
 - every ``metadata`` checkpoint c was written only when every row change <= c was durable;
+- every syncpoint marker is a consistent cut: it names every table existing at T, and replaying only the
+  data files inside its cut gives the same state at T as replaying every file;
 - replaying the files (schema files and rows, in commit-ts order) equals the serial replay of the workload.
 """
 
@@ -15,15 +17,17 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from storagecdc.model import BlockScope, DDLEvent, Op, SyncPointEvent, TableName
-from storagecdc.sim.reader import decode_csv, read_store, replay
+from storagecdc.sim.reader import DecodedRow, SchemaEvent, decode_csv, read_store, replay
 from storagecdc.sim.recording import PutRecord
 from storagecdc.sim.workload import START_TS, Txn, Workload
 from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.paths import (
     METADATA_KEY,
+    SYNCPOINT_PREFIX,
     DateSeparator,
     build_index_file_key,
     parse_data_file_key,
@@ -32,6 +36,7 @@ from storagecdc.storage.paths import (
     parse_schema_file_key,
     parse_syncpoint_key,
 )
+from storagecdc.storage.syncpoint import parse_syncpoint
 
 RowId = tuple[TableName, int, str, int]
 """(table, commit-ts, op letter, id) of one row change."""
@@ -128,6 +133,7 @@ def check_run(w: Workload, store: ObjectStore, puts: list[PutRecord]) -> list[st
     """Every violated guarantee, as one line each (empty when the run was correct)."""
     order = analyse_puts(puts)
     out = list(order.violations)
+    files, schemas = read_store(store)
     rows = workload_rows(w)
     rows_by_table: dict[TableName, list[RowId]] = defaultdict(list)
     for r in rows:
@@ -140,6 +146,8 @@ def check_run(w: Workload, store: ObjectStore, puts: list[PutRecord]) -> list[st
         if seq is None:
             out.append(f"block event at {t} ({_describe(e)}) was never written")
             continue
+        if isinstance(e, DDLEvent):
+            out += _check_schema_files(e, schemas)
         before, after = blocked_tables(w, e)
         for name in sorted(before):
             for r in rows_by_table[name]:
@@ -153,7 +161,6 @@ def check_run(w: Workload, store: ObjectStore, puts: list[PutRecord]) -> list[st
                     out.append(f"data file {key} with changes >= {t} written before the object for "
                                f"{_describe(e)}")
     out += _check_checkpoints(puts, rows, order)
-    files, schemas = read_store(store)
     initial = [n for n, versions in w.versions.items() if versions[0][0] == START_TS]
 
     def columns(name: TableName, version: int) -> tuple[str, ...]:
@@ -162,6 +169,7 @@ def check_run(w: Workload, store: ObjectStore, puts: list[PutRecord]) -> list[st
             raise KeyError(f"no version {version} of {name}")
         return info.column_names
 
+    out += _check_syncpoints(w=w, store=store, files=files, schemas=schemas, initial=initial, columns=columns)
     got = replay((r for f in files.values() for r in f), schemas, initial, columns)
     want = w.final
     for name in sorted(set(got) | set(want)):
@@ -169,6 +177,62 @@ def check_run(w: Workload, store: ObjectStore, puts: list[PutRecord]) -> list[st
             out.append(f"replay of {name} differs from the serial replay: got {len(got.get(name, {}))} rows, "
                        f"want {len(want.get(name, {}))}")
     return out
+
+
+def _check_syncpoints(
+    *,
+    w: Workload,
+    store: ObjectStore,
+    files: dict[str, list[DecodedRow]],
+    schemas: list[SchemaEvent],
+    initial: list[TableName],
+    columns: Callable[[TableName, int], tuple[str, ...]],
+) -> list[str]:
+    """Each marker is a consistent cut: it names every table of T, and the data files beyond it add nothing
+    below T (replaying only the files inside the cut gives the same state at T as replaying all files)."""
+    out: list[str] = []
+    for info in store.list(SYNCPOINT_PREFIX):
+        marker = parse_syncpoint(store.get(info.key), info.key)
+        t = marker.commit_ts
+        names = {m.name for m in marker.tables}
+        if names != set(w.tables_at(t)):
+            out.append(f"syncpoint {t} names tables {sorted(map(str, names))}, want "
+                       f"{sorted(map(str, w.tables_at(t)))}")
+        last: dict[tuple[TableName, int, str, str], int] = {}
+        for m in marker.tables:
+            for span, keys in m.spans.items():
+                for key in keys:
+                    parsed = parse_data_file_key(key, DateSeparator.NONE)
+                    if parsed is not None:
+                        last[(m.name, m.version, span, parsed.dir.key_prefix())] = parsed.index
+        versions = {m.name: m.version for m in marker.tables}
+        inside: list[DecodedRow] = []
+        for key, rows in files.items():
+            parsed = parse_data_file_key(key, DateSeparator.NONE)
+            assert parsed is not None
+            name = TableName(parsed.dir.schema, parsed.dir.table)
+            if parsed.dir.version == versions.get(name):
+                slot = (name, parsed.dir.version, parsed.dispatcher_id or "", parsed.dir.key_prefix())
+                if parsed.index > last.get(slot, 0):
+                    continue
+            inside += [r for r in rows if r.commit_ts < t]
+        before = [s for s in schemas if s.version < t]
+        everything = [r for f in files.values() for r in f if r.commit_ts < t]
+        cut, full = replay(inside, before, initial, columns), replay(everything, before, initial, columns)
+        for name in sorted(names):
+            if cut.get(name, {}) != full.get(name, {}):
+                out.append(f"syncpoint {t}: table {name} materialised from the cut has "
+                           f"{len(cut.get(name, {}))} rows, from all files {len(full.get(name, {}))}")
+    return out
+
+
+def _check_schema_files(ddl: DDLEvent, schemas: list[SchemaEvent]) -> list[str]:
+    """The DDL's schema files carry its query and type (not a schema file written from the DML path)."""
+    mine = [s for s in schemas if s.version == ddl.commit_ts]
+    if not any(s.query == ddl.query and s.ddl_type == ddl.ddl_type for s in mine):
+        return [f"no schema file at {ddl.commit_ts} carries the DDL {ddl.query!r}"]
+    return [f"schema file {s.key} at {ddl.commit_ts} lacks the DDL {ddl.query!r}" for s in mine
+            if s.query != ddl.query]
 
 
 def _check_checkpoints(puts: list[PutRecord], rows: list[RowId], order: WriteOrder) -> list[str]:

@@ -259,7 +259,7 @@ class World:
 
     def _on_finished(self, ev: PendingEvent) -> None:
         t = ev.key.commit_ts
-        if not ev.written or not any(block_object_ts(r.key) == t for r in self.store.puts):
+        if not ev.written or not self.writes.get(t) or not any(block_object_ts(r.key) == t for r in self.store.puts):
             self.violations.append(f"barrier {ev.key} finished without its WRITE")
 
     def quiescent(self) -> bool:
