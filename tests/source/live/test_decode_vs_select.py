@@ -77,17 +77,74 @@ CREATE TABLE big (id INT PRIMARY KEY, s VARCHAR(20));
 INSERT INTO big SELECT seq, CONCAT('r', seq) FROM seq_1_to_21000;
 UPDATE big SET s = 'u' WHERE id IN (1, 7000, 21000);
 DELETE FROM big WHERE id IN (2, 20999);
+SET sql_mode = 'STRICT_TRANS_TABLES';
+SET time_zone = '+05:30';
+CREATE TABLE fsp (
+  id INT PRIMARY KEY, t1 TIME(1), t2 TIME(2), t4 TIME(4), t5 TIME(5), d1 DATETIME(1), d2 DATETIME(2),
+  d4 DATETIME(4), d5 DATETIME(5), s1 TIMESTAMP(1) NULL, s2 TIMESTAMP(2) NULL, s4 TIMESTAMP(4) NULL,
+  s5 TIMESTAMP(5) NULL, c100 CHAR(100), e300 ENUM(@E300@), s9 SET('a','b','c','d','e','f','g','h','i')
+) PARTITION BY HASH (id) PARTITIONS 3;
+INSERT INTO fsp VALUES
+ (1, '-838:59:58.9', '12:00:00.99', '-00:00:00.0001', '100:00:00.00001', '2000-01-01 00:00:00.9',
+  '9999-12-31 23:59:59.99', '1000-01-01 00:00:00.0001', '2020-02-29 12:34:56.12345', '1970-01-01 05:30:01.1',
+  '2038-01-19 08:44:07.99', '2000-01-01 05:29:59.9999', '2020-06-30 23:59:59.99999', REPEAT('😀', 70), 'e299',
+  'a,i'),
+ (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, REPEAT('é', 100), 'e0', 'i'),
+ (3, 0, 0, 0, 0, '2001-01-01', '2001-01-01', '2001-01-01', '2001-01-01', '2001-01-01', '2001-01-01',
+  '2001-01-01', '2001-01-01', '', 'e255', '');
+SET time_zone = '+00:00';
+UPDATE fsp SET c100 = CONCAT(c100, 'x'), e300 = 'e256' WHERE id = 3;
+CREATE TABLE wide (id INT PRIMARY KEY, @WIDE_COLUMNS@);
+INSERT INTO wide (id, c1, c150, c300) VALUES (1, 1, 150, 300), (2, NULL, -1, NULL);
+UPDATE wide SET c299 = 299 WHERE id = 2;
+CREATE TABLE decorated (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT COMMENT 'the key, with ''quotes''',
+  code VARCHAR(20) NOT NULL DEFAULT 'a,b' COLLATE utf8mb4_bin,
+  amount DECIMAL(12,4) NOT NULL DEFAULT 0 CHECK (amount >= 0),
+  updated TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+  parent BIGINT UNSIGNED NULL,
+  PRIMARY KEY (id), UNIQUE KEY uk_code (code), KEY k_parent (parent),
+  CONSTRAINT fk_parent FOREIGN KEY (parent) REFERENCES decorated (id) ON DELETE SET NULL
+) ENGINE=InnoDB AUTO_INCREMENT=1000 DEFAULT CHARSET=utf8mb4 ROW_FORMAT=DYNAMIC COMMENT='decorated ; table';
+INSERT INTO decorated (code, amount, updated) VALUES ('one', 1.5, '2024-01-01 00:00:00.123'),
+  ('two', 2.25, '2024-01-02 00:00:00');
+UPDATE decorated SET parent = 1000, updated = '2024-01-03 00:00:00.5' WHERE code = 'two';
+ALTER TABLE decorated ADD INDEX k_amount (amount), ALTER COLUMN amount SET DEFAULT 1, ENGINE=InnoDB;
+REPLACE INTO decorated (id, code, amount, updated) VALUES (1001, 'two', 3, '2024-01-04 00:00:00');
+INSERT INTO decorated (id, code, amount, updated) VALUES (1000, 'x', 0, '2024-01-05 00:00:00')
+  ON DUPLICATE KEY UPDATE amount = amount + 10;
+CREATE TABLE audit (n INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(40));
+CREATE TRIGGER trg_decorated AFTER UPDATE ON decorated FOR EACH ROW
+  INSERT INTO audit (what) VALUES (CONCAT('updated ', NEW.code));
+UPDATE decorated SET amount = amount * 2, updated = '2024-02-01 00:00:00';
+BEGIN;
+INSERT INTO audit (what) VALUES ('kept');
+SAVEPOINT sp;
+INSERT INTO audit (what) VALUES ('rolled back to savepoint');
+ROLLBACK TO SAVEPOINT sp;
+INSERT INTO audit (what) VALUES ('kept too');
+COMMIT;
+DROP TRIGGER trg_decorated;
+UPDATE audit a JOIN decorated d ON a.n = 1 SET a.what = 'multi-table', d.amount = 0;
+DELETE a, d FROM audit a JOIN decorated d ON a.n = 2 AND d.code = 'one';
 """
 """Values and forms the shared workload does not leave behind: FLOAT/DOUBLE/DECIMAL extremes (the workload
 deletes its row of them), ENUM index 0 from an invalid value, generated (VIRTUAL, STORED) and INVISIBLE
 columns, ALTER DATABASE charset inheritance, and one statement of more rows than the assembler buffers."""
-EXTRA_TABLES = ("extremes", "gen", "inherits", "big")
+EXTRA_TABLES = ("extremes", "gen", "inherits", "big", "fsp", "wide", "decorated", "audit")
+
+
+def extras_sql() -> str:
+    members = ", ".join(f"'e{k}'" for k in range(300))
+    wide = ", ".join(f"c{k} INT" for k in range(1, 301))
+    return EXTRAS.replace("@DB@", DB).replace("@E300@", members).replace("@WIDE_COLUMNS@", wide)
+
 
 EXPECTED_DDL = {
     ddl_types.CREATE_SCHEMA, ddl_types.DROP_SCHEMA, ddl_types.CREATE_TABLE, ddl_types.DROP_TABLE,
     ddl_types.ADD_COLUMN, ddl_types.DROP_COLUMN, ddl_types.MODIFY_COLUMN, ddl_types.TRUNCATE_TABLE,
     ddl_types.RENAME_TABLE, ddl_types.RENAME_TABLES, ddl_types.ADD_PRIMARY_KEY, ddl_types.DROP_PRIMARY_KEY,
-    ddl_types.MULTI_SCHEMA_CHANGE,
+    ddl_types.MULTI_SCHEMA_CHANGE, ddl_types.MODIFY_SCHEMA_CHARSET_AND_COLLATE,
 }  # fmt: skip
 _UTF16 = "CHARACTER SET utf16"
 
@@ -169,7 +226,7 @@ def run_workload(server: MariaDBServer, *, utf16: bool, switch_to: dict[str, Set
     else:
         server.restart(**switch_to)
     server.execute_script(prelude + "\n" + tail)
-    server.execute_script(prelude + EXTRAS.replace("@DB@", DB))
+    server.execute_script(prelude + extras_sql())
 
 
 def assert_same_stream(live: list[ChangeEvent], files: list[ChangeEvent]) -> None:
