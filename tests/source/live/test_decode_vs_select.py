@@ -1,12 +1,14 @@
 """Decoded binlog vs the server's own SELECT: the all-types + all-DDL workload on a private MariaDB.
 
 For each server variant (FULL row metadata; ``binlog_row_metadata=NO_LOG``, where names and types come from
-DDL tracking only; ``log_bin_compress=ON``, MariaDB's compressed QUERY and ROWS events) the workload runs
-across two binlog files, then the binlog is decoded twice from its first file: live over the replication
-protocol (``LiveSource``, non-blocking) and from the binlog files (``file_events``). Both decoded streams
-must be identical, event for event (row values, DDL events with their table versions, commit-ts,
-positions). The stream is then replayed on an in-memory model of the tables (``replay_model``), which must
-equal ``SELECT *`` of every table the workload leaves.
+DDL tracking only; ``log_bin_compress=ON``, MariaDB's compressed QUERY and ROWS events; and one server
+restarted half-way from FULL to NO_LOG + compressed) the shared workload ``all_types_ddl.sql`` runs across
+two binlog files, followed by ``EXTRAS`` (what that workload does not cover or leave behind). The binlog is
+then decoded twice from its first file: live over the replication protocol (``LiveSource``, non-blocking)
+and from the binlog files (``file_events``). Both decoded streams must be identical, event for event (row
+values, DDL events with their table versions, commit-ts, positions). The stream is then replayed on an
+in-memory model of the tables (``replay_model``), whose last table versions must match information_schema
+and whose rows must equal a SELECT of every column of every table the workload leaves.
 
 While the schema tracker cannot resolve the utf16 character set (``UTF16_BUG``), the tests run the workload
 with its one utf16 column declared utf8mb4, and a strict xfail runs it as written.
@@ -211,7 +213,8 @@ def decode_files(server: MariaDBServer) -> Decoded:
 
 
 def run_workload(server: MariaDBServer, *, utf16: bool, switch_to: dict[str, Setting] | None = None) -> None:
-    """Run the workload in two parts: between them FLUSH BINARY LOGS, or a restart with ``switch_to``."""
+    """Run the workload in two parts (between them FLUSH BINARY LOGS, or a restart with ``switch_to``), then
+    the extras."""
     text = workload_sql(ALL_TYPES_DDL, DB, DB2)
     if not utf16:
         assert text.count(_UTF16) == 1
