@@ -1,0 +1,82 @@
+"""``storagecdc consume``: one-shot exit 0, option errors exit 2, ``--follow`` stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from storagecdc.cli import main
+from storagecdc.consumer import SqliteApplier
+from storagecdc.model import Op
+from storagecdc.storage.local import LocalStore
+from tests.consumer.feed import Feed, col, pk, table, ts
+
+T = table("t", pk(), col("a", "VARCHAR", length=10))
+QUERY = "protocol=csv&include-commit-ts=true&flush-interval=5s"
+
+
+def _output(root: Path) -> Feed:
+    feed = Feed(LocalStore(root), protocol="csv", include_commit_ts=True)
+    info = feed.create(T, ts(1))
+    feed.rows(info, Op.INSERT, [(1, "a"), (2, "b")], ts(2))
+    feed.checkpoint(ts(3))
+    return feed
+
+
+def test_one_shot_consume_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _output(tmp_path / "out")
+    db = tmp_path / "t.db"
+    code = main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite://{db}"])
+    assert code == 0
+    assert "2 rows applied" in capsys.readouterr().err
+    assert SqliteApplier(db).rows(T) == [(1, "a"), (2, "b")]
+    assert main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite://{db}"]) == 0
+    assert "0 rows applied" in capsys.readouterr().err
+
+
+def test_unknown_option_and_target_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    uri = f"file://{tmp_path}"
+    assert main(["consume", "--sink-uri", uri + "?protocl=csv", "--target", "sqlite:///x.db"]) == 2
+    assert "protocl" in capsys.readouterr().err
+    assert main(["consume", "--sink-uri", uri, "--target", "postgres://u:secret@h/"]) == 2
+    err = capsys.readouterr().err
+    assert "secret" not in err and "postgres" in err
+
+
+def test_follow_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    feed = _output(tmp_path / "out")
+    db = tmp_path / "t.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from storagecdc.cli import main; sys.exit(main(sys.argv[1:]))", "consume",
+         "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite://{db}", "--follow",
+         "--poll-interval", "50ms"],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        info = T.with_version(ts(1))
+        feed.rows(info, Op.INSERT, [(3, "c")], ts(4))
+        feed.checkpoint(ts(5))
+        deadline = time.monotonic() + 20
+        rows: list[tuple[object, ...]] = []
+        while time.monotonic() < deadline:
+            if db.exists():
+                try:
+                    rows = SqliteApplier(db).rows(info)
+                except Exception:  # the table may not exist yet
+                    rows = []
+                if len(rows) == 3:
+                    break
+            time.sleep(0.05)
+        assert rows == [(1, "a"), (2, "b"), (3, "c")]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "3 rows applied" in err
