@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
+from storagecdc.maintainer.syncpoint import syncpoints_between
 from storagecdc.messages import HASH_SPACE, TRIGGER_ID, covers_whole
-from storagecdc.sim.world import SinkFactory
+from storagecdc.model import make_ts
+from storagecdc.sim.recording import RecordingStore
+from storagecdc.sim.workload import generate
+from storagecdc.sim.world import SinkFactory, World
+from storagecdc.storage.memory import MemoryStore
 from tests.barrier.scenario import LEFT, RIGHT, WHOLE, Scenario
 
 
@@ -44,3 +53,24 @@ def test_checkpoint_is_the_minimum_and_stays_below_an_unwritten_event(sink_facto
 
 def _first(s: Scenario) -> str:
     return s.world.maintainer.registry.dispatchers_of("shop.orders")[0].dispatcher_id
+
+
+def test_syncpoint_boundaries() -> None:
+    start = make_ts(1_000_000)
+    assert syncpoints_between(start, make_ts(1_000_999), 600_000) == []
+    assert syncpoints_between(start, make_ts(1_200_000), 600_000) == [make_ts(1_200_000)]
+    assert syncpoints_between(make_ts(1_200_000), make_ts(2_500_000, 7), 600_000) == [
+        make_ts(1_800_000), make_ts(2_400_000)]
+    with pytest.raises(ValueError):
+        syncpoints_between(start, start, 0)
+
+
+def test_a_table_without_primary_key_stays_whole(sink_factory: SinkFactory) -> None:
+    w = generate(random.Random(1))
+    assert w.split_counts["db2.logs"] == 2 and not w.has_pk("db2.logs")
+    world = World(1, w, RecordingStore(MemoryStore("nokey")), sink_factory)
+    m = world.maintainer
+    (only,) = m.registry.dispatchers_of("db2.logs")
+    assert (only.span.lo, only.span.hi) == (0, HASH_SPACE)
+    assert not m.split(only.dispatcher_id)
+    assert len(m.registry.dispatchers_of("db1.orders")) == w.split_counts["db1.orders"]

@@ -61,9 +61,12 @@ class Maintainer:
         split_counts: dict[str, int] | None = None,
         on_finished: Callable[[PendingEvent], None] | None = None,
         tables_at: Callable[[int], dict[str, int]] | None = None,
+        splittable: Callable[[str], bool] | None = None,
     ) -> None:
-        """``tables_at(ts)`` is the schema store's view: every table existing at ``ts``, with the commit-ts it
-        came into existence; without it, tables are created only by the DDL writes this maintainer sees."""
+        """``split_counts`` maps ``schema.table`` to its number of spans (``{"shop.orders": 4}``).
+        ``tables_at(ts)`` is the schema store's view: every table existing at ``ts``, with the commit-ts it
+        came into existence; without it, tables are created only by the DDL writes this maintainer sees.
+        ``splittable(table)`` is False for tables without a primary key, which always stay whole."""
         if not nodes:
             raise ValueError("a maintainer needs at least one dispatcher node")
         self.registry = SpanRegistry()
@@ -74,6 +77,7 @@ class Maintainer:
         self._outbox = Outbox(MAINTAINER, transport)
         self._placed = 0
         self._tables_at = tables_at
+        self._splittable = splittable or (lambda table: True)
         self.barrier = Barrier(self.registry, self._send, self._on_written, on_finished)
         transport.register(MAINTAINER, self.on_message)
 
@@ -140,7 +144,7 @@ class Maintainer:
             return
         for table, created in sorted(self._tables_at(trigger.checkpoint_ts).items()):
             if not self.registry.dispatchers_of(table):
-                for lo, hi in even_ranges(self.split_counts.get(table, 1)):
+                for lo, hi in self._ranges(table):
                     span = SpanInfo(table, lo, hi)
                     self._create(span, created, span.dispatcher_id)
 
@@ -149,7 +153,7 @@ class Maintainer:
 
     def add_table(self, table: str, start_ts: int) -> None:
         """Create the spans of a table (split per ``split_counts``) replaying after ``start_ts``."""
-        for lo, hi in even_ranges(self.split_counts.get(table, 1)):
+        for lo, hi in self._ranges(table):
             span = SpanInfo(table, lo, hi)
             self._create(span, start_ts, span.dispatcher_id)
         self._changed()
@@ -158,6 +162,8 @@ class Maintainer:
         """Split a span in two halves; False when it cannot be split."""
         e = self.registry.get(dispatcher_id)
         if e is None or dispatcher_id == TRIGGER_ID or e.span.hi - e.span.lo < 2:
+            return False
+        if not self._splittable(e.span.table):
             return False
         ckpt = self._close(e)
         mid = (e.span.lo + e.span.hi) // 2
@@ -210,7 +216,7 @@ class Maintainer:
                 self._close(e)
         for table in ev.influence.added:
             if not self.registry.dispatchers_of(table):
-                for lo, hi in even_ranges(self.split_counts.get(table, 1)):
+                for lo, hi in self._ranges(table):
                     span = SpanInfo(table, lo, hi)
                     self._create(span, t, span.dispatcher_id)
 
@@ -230,6 +236,9 @@ class Maintainer:
             self.registry.note_file_index(e.span.table, closed.table_version, closed.file_id,
                                           closed.last_file_index)
         return closed.checkpoint_ts
+
+    def _ranges(self, table: str) -> list[tuple[int, int]]:
+        return even_ranges(self.split_counts.get(table, 1) if self._splittable(table) else 1)
 
     def _changed(self) -> None:
         self.barrier.topology_changed()

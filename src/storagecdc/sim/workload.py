@@ -62,6 +62,11 @@ class Workload:
             found = info
         return found
 
+    def has_pk(self, table: str) -> bool:
+        """True when the table (``schema.table``) has a primary key (this workload never adds or drops one)."""
+        versions = self.versions.get(TableName(*table.split(".", 1)), [])
+        return any(info is not None and bool(info.pk_indexes) for _, info in versions)
+
     def created_at(self, ts: int) -> dict[str, int]:
         """Every table existing at ``ts``, with the commit-ts it came into existence (the schema store)."""
         out: dict[str, int] = {}

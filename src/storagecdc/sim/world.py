@@ -255,7 +255,8 @@ class World:
 
     def _new_maintainer(self) -> Maintainer:
         return Maintainer(self.transport, self, list(NODES), split_counts=self.w.split_counts,
-                          on_finished=self._on_finished, tables_at=self.w.created_at)
+                          on_finished=self._on_finished, tables_at=self.w.created_at,
+                          splittable=self.w.has_pk)
 
     def _on_finished(self, ev: PendingEvent) -> None:
         t = ev.key.commit_ts
