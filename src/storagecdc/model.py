@@ -33,7 +33,7 @@ NULL                   ``None``
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 TSO_LOGICAL_BITS = 18
@@ -117,15 +117,13 @@ class TableInfo:
     version: int
     table_id: int | None = None
     partition_ids: tuple[int, ...] = ()
+    pk_indexes: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    """Positions of the primary-key columns (empty when the table has none)."""
+    column_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def pk_indexes(self) -> tuple[int, ...]:
-        """Positions of the primary-key columns (empty when the table has none)."""
-        return tuple(i for i, c in enumerate(self.columns) if c.is_pk)
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pk_indexes", tuple(i for i, c in enumerate(self.columns) if c.is_pk))
+        object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
 
     def with_version(self, version: int) -> TableInfo:
         return TableInfo(self.name, self.columns, version, self.table_id, self.partition_ids)
