@@ -3,7 +3,7 @@
 For each server variant (FULL row metadata; ``binlog_row_metadata=NO_LOG``, where names and types come from
 DDL tracking only; ``log_bin_compress=ON``, MariaDB's compressed QUERY and ROWS events; and one server
 restarted half-way from FULL to NO_LOG + compressed) the shared workload ``all_types_ddl.sql`` runs across
-two binlog files, followed by ``EXTRAS`` (what that workload does not cover or leave behind). The binlog is
+two binlog files, followed by ``extra_workload`` (what that workload does not cover or leave behind). The binlog is
 then decoded twice from its first file: live over the replication protocol (``LiveSource``, non-blocking)
 and from the binlog files (``file_events``). Both decoded streams must be identical, event for event (row
 values, DDL events with their table versions, commit-ts, positions). The stream is then replayed on an
@@ -36,6 +36,7 @@ from storagecdc.source.schema.charsets import default_collation
 from storagecdc.source.stream import EventCounter, SchemaOptions, file_events
 from storagecdc.source.txn import TransactionAssembler
 from storagecdc.table_filter import TableFilter
+from tests.source.live.extra_workload import EXTRA_TABLES, extras_sql
 from tests.source.live.replay_model import ReplayModel, compare_schema_with_server, compare_with_server
 from tests.workloads import ALL_TYPES_DDL, ALL_TYPES_DDL_TABLES, workload_sql
 
@@ -45,102 +46,6 @@ DB = "cdc_wl"
 DB2 = "cdc_wl_2"
 SPLIT_AT = "-- 5. RENAME TABLE"
 """The workload runs in two parts with FLUSH BINARY LOGS between them: the stream crosses a rotation."""
-
-EXTRAS = """
-SET sql_mode = '';
-CREATE TABLE extremes (
-  id INT PRIMARY KEY, f FLOAT, d DOUBLE, dm DECIMAL(65,30), y YEAR, t TIME(6),
-  b BIT(64), e ENUM('x','y'), s SET('p','q'), vb VARBINARY(8), bn BINARY(3)
-);
-INSERT INTO extremes VALUES
- (1, -3.4028234e38, 1.7976931348623157e308, 0.000000000000000000000000000001, 1901, '838:59:59.000000',
-  b'1000000000000000000000000000000000000000000000000000000000000001', 'y', 'p,q', x'00', x'41'),
- (2, 1.17549435e-38, 4.9406564584124654e-324, -99999999999999999999999999999999999.999999999999999999999999999999,
-  2155, '-838:59:59.000000', 0, 'z', '', x'', x''),
- (3, 16777217, -0.0, -0.5, 0, '-00:00:00.5', 1, '', 'q', NULL, x'FFFFFF'),
- (4, -0.0, 0.1, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-UPDATE extremes SET f = f * 2, d = d / 3 WHERE id = 3;
-CREATE TABLE gen (
-  id INT PRIMARY KEY, a INT, v INT AS (a * 2) VIRTUAL, st VARCHAR(20) AS (CONCAT('s', a)) STORED,
-  h INT INVISIBLE DEFAULT 5
-);
-INSERT INTO gen (id, a) VALUES (1, 10), (2, NULL);
-INSERT INTO gen (id, a, h) VALUES (3, 30, 33);
-UPDATE gen SET a = a + 1 WHERE id = 1;
-UPDATE gen SET h = 6 WHERE id = 2;
-ALTER TABLE gen ADD COLUMN w INT AS (id + 100) VIRTUAL AFTER a;
-INSERT INTO gen (id, a) VALUES (4, 40);
-UPDATE gen SET h = h + 1;
-ALTER DATABASE `@DB@` CHARACTER SET latin1;
-CREATE TABLE inherits (id INT PRIMARY KEY, s VARCHAR(10), t TEXT);
-INSERT INTO inherits VALUES (1, 'café', 'ÿ€');
-ALTER DATABASE `@DB@` CHARACTER SET utf8mb4;
-CREATE TABLE big (id INT PRIMARY KEY, s VARCHAR(20));
-INSERT INTO big SELECT seq, CONCAT('r', seq) FROM seq_1_to_21000;
-UPDATE big SET s = 'u' WHERE id IN (1, 7000, 21000);
-DELETE FROM big WHERE id IN (2, 20999);
-SET sql_mode = 'STRICT_TRANS_TABLES';
-SET time_zone = '+05:30';
-CREATE TABLE fsp (
-  id INT PRIMARY KEY, t1 TIME(1), t2 TIME(2), t4 TIME(4), t5 TIME(5), d1 DATETIME(1), d2 DATETIME(2),
-  d4 DATETIME(4), d5 DATETIME(5), s1 TIMESTAMP(1) NULL, s2 TIMESTAMP(2) NULL, s4 TIMESTAMP(4) NULL,
-  s5 TIMESTAMP(5) NULL, c100 CHAR(100), e300 ENUM(@E300@), s9 SET('a','b','c','d','e','f','g','h','i')
-) PARTITION BY HASH (id) PARTITIONS 3;
-INSERT INTO fsp VALUES
- (1, '-838:59:58.9', '12:00:00.99', '-00:00:00.0001', '100:00:00.00001', '2000-01-01 00:00:00.9',
-  '9999-12-31 23:59:59.99', '1000-01-01 00:00:00.0001', '2020-02-29 12:34:56.12345', '1970-01-01 05:30:01.1',
-  '2038-01-19 08:44:07.99', '2000-01-01 05:29:59.9999', '2020-06-30 23:59:59.99999', REPEAT('😀', 70), 'e299',
-  'a,i'),
- (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, REPEAT('é', 100), 'e0', 'i'),
- (3, 0, 0, 0, 0, '2001-01-01', '2001-01-01', '2001-01-01', '2001-01-01', '2001-01-01', '2001-01-01',
-  '2001-01-01', '2001-01-01', '', 'e255', '');
-SET time_zone = '+00:00';
-UPDATE fsp SET c100 = CONCAT(c100, 'x'), e300 = 'e256' WHERE id = 3;
-CREATE TABLE wide (id INT PRIMARY KEY, @WIDE_COLUMNS@);
-INSERT INTO wide (id, c1, c150, c300) VALUES (1, 1, 150, 300), (2, NULL, -1, NULL);
-UPDATE wide SET c299 = 299 WHERE id = 2;
-CREATE TABLE decorated (
-  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT COMMENT 'the key, with ''quotes''',
-  code VARCHAR(20) NOT NULL DEFAULT 'a,b' COLLATE utf8mb4_bin,
-  amount DECIMAL(12,4) NOT NULL DEFAULT 0 CHECK (amount >= 0),
-  updated TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
-  parent BIGINT UNSIGNED NULL,
-  PRIMARY KEY (id), UNIQUE KEY uk_code (code), KEY k_parent (parent),
-  CONSTRAINT fk_parent FOREIGN KEY (parent) REFERENCES decorated (id) ON DELETE SET NULL
-) ENGINE=InnoDB AUTO_INCREMENT=1000 DEFAULT CHARSET=utf8mb4 ROW_FORMAT=DYNAMIC COMMENT='decorated ; table';
-INSERT INTO decorated (code, amount, updated) VALUES ('one', 1.5, '2024-01-01 00:00:00.123'),
-  ('two', 2.25, '2024-01-02 00:00:00');
-UPDATE decorated SET parent = 1000, updated = '2024-01-03 00:00:00.5' WHERE code = 'two';
-ALTER TABLE decorated ADD INDEX k_amount (amount), ALTER COLUMN amount SET DEFAULT 1, ENGINE=InnoDB;
-REPLACE INTO decorated (id, code, amount, updated) VALUES (1001, 'two', 3, '2024-01-04 00:00:00');
-INSERT INTO decorated (id, code, amount, updated) VALUES (1000, 'x', 0, '2024-01-05 00:00:00')
-  ON DUPLICATE KEY UPDATE amount = amount + 10;
-CREATE TABLE audit (n INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(40));
-CREATE TRIGGER trg_decorated AFTER UPDATE ON decorated FOR EACH ROW
-  INSERT INTO audit (what) VALUES (CONCAT('updated ', NEW.code));
-UPDATE decorated SET amount = amount * 2, updated = '2024-02-01 00:00:00';
-BEGIN;
-INSERT INTO audit (what) VALUES ('kept');
-SAVEPOINT sp;
-INSERT INTO audit (what) VALUES ('rolled back to savepoint');
-ROLLBACK TO SAVEPOINT sp;
-INSERT INTO audit (what) VALUES ('kept too');
-COMMIT;
-DROP TRIGGER trg_decorated;
-UPDATE audit a JOIN decorated d ON a.n = 1 SET a.what = 'multi-table', d.amount = 0;
-DELETE a, d FROM audit a JOIN decorated d ON a.n = 2 AND d.code = 'one';
-"""
-"""Values and forms the shared workload does not leave behind: FLOAT/DOUBLE/DECIMAL extremes (the workload
-deletes its row of them), ENUM index 0 from an invalid value, generated (VIRTUAL, STORED) and INVISIBLE
-columns, ALTER DATABASE charset inheritance, and one statement of more rows than the assembler buffers."""
-EXTRA_TABLES = ("extremes", "gen", "inherits", "big", "fsp", "wide", "decorated", "audit")
-
-
-def extras_sql() -> str:
-    members = ", ".join(f"'e{k}'" for k in range(300))
-    wide = ", ".join(f"c{k} INT" for k in range(1, 301))
-    return EXTRAS.replace("@DB@", DB).replace("@E300@", members).replace("@WIDE_COLUMNS@", wide)
-
 
 EXPECTED_DDL = {
     ddl_types.CREATE_SCHEMA, ddl_types.DROP_SCHEMA, ddl_types.CREATE_TABLE, ddl_types.DROP_TABLE,
@@ -229,7 +134,7 @@ def run_workload(server: MariaDBServer, *, utf16: bool, switch_to: dict[str, Set
     else:
         server.restart(**switch_to)
     server.execute_script(prelude + "\n" + tail)
-    server.execute_script(prelude + extras_sql())
+    server.execute_script(prelude + extras_sql(DB, DB2))
 
 
 def assert_same_stream(live: list[ChangeEvent], files: list[ChangeEvent]) -> None:
