@@ -17,15 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from storagecdc.dispatcher.block import BlockingDispatcher
+from storagecdc.dispatcher.feed import feed
 from storagecdc.dispatcher.node import DispatcherNode
-from storagecdc.dispatcher.router import Span, ddl_blocks_table, parse_table, slice_rows
+from storagecdc.dispatcher.router import Span, parse_table, slice_rows
 from storagecdc.dispatcher.table_dispatcher import TableDispatcher
 from storagecdc.dispatcher.trigger import TableTriggerDispatcher
 from storagecdc.maintainer.barrier import PendingEvent
 from storagecdc.maintainer.maintainer import ClosedSpan, Maintainer
 from storagecdc.maintainer.registry import DispatcherEntry
 from storagecdc.messages import TRIGGER_ID, BlockStage, SpanInfo
-from storagecdc.model import DDLEvent, SyncPointEvent
+from storagecdc.model import SourcePosition, TxnCommit
 from storagecdc.sim.checks import block_object_ts
 from storagecdc.sim.recording import RecordingStore
 from storagecdc.sim.transport import FaultyTransport
@@ -35,6 +36,7 @@ from storagecdc.storage.base import ObjectStore
 
 SinkFactory = Callable[[ObjectStore], Sink]
 NODES = ("node-1", "node-2", "node-3")
+POSITION = SourcePosition("sim-binlog.000001", 4)
 
 
 @dataclass
@@ -209,18 +211,10 @@ class World:
                 for ch in entry.changes:
                     if ch.table.name == d.table.name:
                         for part in slice_rows(ch, d.table_span):
-                            d.append(part)
-            d.resolved(entry.commit_ts + 1)
-        elif isinstance(entry, SyncPointEvent) or self._blocks(d, entry):
-            d.block(entry)
+                            feed(d, part)
+            feed(d, TxnCommit(entry.commit_ts, POSITION))
         else:
-            d.resolved(entry.commit_ts + 1)
-
-    @staticmethod
-    def _blocks(d: BlockingDispatcher, ddl: DDLEvent) -> bool:
-        if isinstance(d, TableDispatcher):
-            return ddl_blocks_table(ddl, d.table.name)
-        return TableTriggerDispatcher.wants(ddl)
+            feed(d, entry)
 
     def _write_one(self) -> bool:
         writing = sorted(d.dispatcher_id for _, d in self.all_dispatchers() if d.stage is BlockStage.WRITING)
