@@ -68,7 +68,7 @@ def test_rows_are_routed_to_their_spans_and_block_events_everywhere() -> None:
 
 
 def test_the_trigger_blocks_on_syncpoints_and_table_creation() -> None:
-    router, ds, sent = _setup()
+    router, ds, _ = _setup()
     trigger = ds[TRIGGER_ID]
     create = DDLEvent(105, "CREATE TABLE `shop`.`items` (`id` INT)", "shop", ddl_types.CREATE_TABLE,
                       BlockScope.TABLE, (), (TableInfo(OTHER, INFO.columns, 105),))
