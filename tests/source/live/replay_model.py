@@ -14,9 +14,10 @@ information_schema (type, signedness, character length or precision and scale, f
 charset and collation, nullability, primary key, ENUM/SET members, generated and invisible columns).
 
 ``compare_with_server`` then checks the model against a ``SELECT`` of every column (INVISIBLE ones too, which
-``SELECT *`` leaves out) of every base table of the given databases: the same tables, the same column names in
-the same order, the same number of rows, and every known value equal after ``server_value``/``model_value``
-normalisation. The normaliser's deliberate differences (pymysql vs model.py's conventions):
+``SELECT *`` leaves out; history rows too, for system-versioned tables) of every base table of the given
+databases: the same tables, the same column names in the same order, the same number of rows, and every known
+value equal after ``server_value``/``model_value`` normalisation. The normaliser's deliberate differences
+(pymysql vs model.py's conventions):
 
 - TIMESTAMP: the model holds aware UTC datetimes; pymysql returns naive ones in the session time zone,
   which the comparison session sets to UTC, so the model's values lose their (UTC) tzinfo.
@@ -255,11 +256,13 @@ def compare_with_server(model: ReplayModel, server: MariaDBServer) -> Comparison
         cur.execute("SET time_zone = '+00:00'")
         marks = ", ".join(["%s"] * len(model.schemas))
         cur.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            f"WHERE table_type = 'BASE TABLE' AND table_schema IN ({marks})",
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+            f"WHERE table_type IN ('BASE TABLE', 'SYSTEM VERSIONED') AND table_schema IN ({marks})",
             sorted(model.schemas),
         )
-        on_server = {TableName(s, t) for s, t in cur.fetchall()}
+        listed = cur.fetchall()
+        on_server = {TableName(s, t) for s, t, _ in listed}
+        versioned = {TableName(s, t) for s, t, kind in listed if kind == "SYSTEM VERSIONED"}
         in_model = {n for n in model.tables if n.schema in model.schemas}
         if on_server != in_model:
             result.problems.append(
@@ -272,7 +275,8 @@ def compare_with_server(model: ReplayModel, server: MariaDBServer) -> Comparison
                 (name.schema, name.table),
             )
             select = ", ".join(_select_item(column, data_type) for column, data_type in cur.fetchall())
-            cur.execute(f"SELECT {select} FROM {name.quoted()}")
+            history = " FOR SYSTEM_TIME ALL" if name in versioned else ""  # history rows came as row events too
+            cur.execute(f"SELECT {select} FROM {name.quoted()}{history}")
             columns = [d[0] for d in cur.description]
             codes = [d[1] for d in cur.description]
             rows = [tuple(server_value(v, c) for v, c in zip(r, codes, strict=True)) for r in cur.fetchall()]
@@ -285,8 +289,9 @@ def _compare_table(
 ) -> None:
     name = table.info.name
     result.tables += 1
-    if list(table.info.column_names) != columns:
-        result.problems.append(f"{name}: columns: model {list(table.info.column_names)} != server {columns}")
+    ours_columns = [c.name for c in _listed(table.info.columns, set(columns))]
+    if ours_columns != columns:
+        result.problems.append(f"{name}: columns: model {ours_columns} != server {columns}")
         return
     if len(table.rows) != len(server_rows):
         result.problems.append(f"{name}: {len(table.rows)} rows in the model, {len(server_rows)} on the server")
@@ -327,6 +332,12 @@ def _compare_table(
         result.problems.append(f"{name}: row written at {where}: {'; '.join(diffs)}")
     for s in left:
         result.problems.append(f"{name}: server row {reprlib.repr(s)} is not in the model")
+
+
+def _listed(columns: Iterable[ColumnInfo], listed: set[str]) -> list[ColumnInfo]:
+    """The columns information_schema lists: all but invisible ones it does not know (MariaDB's system-invisible
+    row_start/row_end of WITH SYSTEM VERSIONING, which only the binlog shows)."""
+    return [c for c in columns if c.name in listed or not c.invisible]
 
 
 def _matches(ours: tuple[Any, ...], server: tuple[Any, ...]) -> bool:
@@ -381,8 +392,8 @@ def compare_schema_with_server(model: ReplayModel, server: MariaDBServer) -> lis
         on_server.setdefault(TableName(row[0], row[1]), []).append(_server_facts(row[2:]))
     problems = []
     for name, table in sorted(model.tables.items()):
-        ours = [column_facts(c) for c in table.info.columns]
         theirs = on_server.get(name, [])
+        ours = [column_facts(c) for c in _listed(table.info.columns, {f[0] for f in theirs})]
         for k in range(max(len(ours), len(theirs))):
             a = ours[k] if k < len(ours) else None
             b = theirs[k] if k < len(theirs) else None

@@ -26,7 +26,7 @@ import pytest
 from storagecdc import ddl_types
 from storagecdc.devtools.mariadb import MariaDBServer, Setting
 from storagecdc.errors import SchemaError
-from storagecdc.model import ChangeEvent, DDLEvent, ResolvedTs, RowChanges, TxnCommit
+from storagecdc.model import ChangeEvent, DDLEvent, ResolvedTs, RowChanges, TableName, TxnCommit
 from storagecdc.source.binlog import event_types as et
 from storagecdc.source.binlog.contract import RawEvent
 from storagecdc.source.binlog.decoder import EventDecoder
@@ -246,4 +246,53 @@ def check_variant(variant: Variant, server: MariaDBServer, *, utf16: bool) -> No
         f"{result.tables} tables, {result.rows} rows, {result.values} values equal to SELECT; "
         f"{model.marked_unknown} values set by DDL in place, {result.skipped} of them never rewritten "
         f"(skipped); {time.monotonic() - began:.1f} s"
+    )
+
+
+SYSTEM_VERSIONING_BUG = (
+    "product bug: the schema tracker does not give a table created WITH SYSTEM VERSIONING (MariaDB) the "
+    "system-invisible row_start/row_end columns its rows carry: the first rows event of cdc_wl.sv raises "
+    "SchemaError 'TABLE_MAP has 4 columns, the tracked schema (version ...) has 2', with FULL metadata and NO_LOG "
+    "alike, and the changefeed stops"
+)
+SEQUENCE_BUG = (
+    "product bug: MariaDB's CREATE SEQUENCE is neither tracked nor passed over, but NEXTVAL() logs a rows event "
+    "of the sequence: with binlog_row_metadata=NO_LOG it raises SchemaError 'columns of table cdc_wl.sq at "
+    "mysql-bin.000001:<pos> are unknown' and the changefeed stops (with FULL metadata the sequence's rows come "
+    "out as RowChanges of a table no DDL event created)"
+)
+
+
+def _decode_small(server: MariaDBServer, sql: str, *, ignore: str = "") -> None:
+    """Run ``sql`` in ``DB``; its decoded stream, live and from the files, must replay to the server's tables
+    (rows of the table ``ignore`` are left out)."""
+    server.execute(f"CREATE DATABASE `{DB}`")
+    server.execute_script(f"USE `{DB}`; SET time_zone = '+00:00'; {sql}")
+    files = decode_files(server)
+    assert_same_stream(decode_live(server).changes, files.changes)
+    model = ReplayModel({DB})
+    model.apply_all(c for c in files.changes if not (isinstance(c, RowChanges) and c.table.name.table == ignore))
+    model.tables.pop(TableName(DB, ignore), None)
+    assert not model.errors, "\n".join(model.errors[:20])
+    problems = compare_schema_with_server(model, server) + compare_with_server(model, server).problems
+    assert not problems, "\n".join(problems[:30])
+
+
+@pytest.mark.xfail(strict=True, raises=SchemaError, reason=SYSTEM_VERSIONING_BUG)
+def test_system_versioned_table(mariadb_factory: Callable[..., MariaDBServer]) -> None:
+    """History rows are row events too: the model must equal ``SELECT ... FOR SYSTEM_TIME ALL``."""
+    _decode_small(
+        mariadb_factory(),
+        "CREATE TABLE sv (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;"
+        "INSERT INTO sv VALUES (1, 1), (2, 2); UPDATE sv SET v = 3 WHERE id = 1; DELETE FROM sv WHERE id = 2;",
+    )
+
+
+@pytest.mark.xfail(strict=True, raises=SchemaError, reason=SEQUENCE_BUG)
+def test_sequence_without_row_metadata(mariadb_factory: Callable[..., MariaDBServer]) -> None:
+    _decode_small(
+        mariadb_factory(binlog_row_metadata="NO_LOG"),
+        "CREATE SEQUENCE sq START WITH 10; SELECT NEXTVAL(sq); CREATE TABLE after_sq (id INT PRIMARY KEY);"
+        "INSERT INTO after_sq VALUES (1); DROP SEQUENCE sq;",
+        ignore="sq",
     )
