@@ -17,7 +17,7 @@ import enum
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 MAINTAINER = "maintainer"
 """The maintainer's transport address."""
@@ -48,9 +48,8 @@ DoneAction = Action
 """The action a DONE report completes (the same two values)."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class BlockKey:
-    """Identity of a block event: its commit-ts and whether it is a syncpoint."""
+class BlockKey(NamedTuple):
+    """Identity of a block event: its commit-ts and whether it is a syncpoint (a tuple: cheap to hash)."""
 
     commit_ts: int
     is_syncpoint: bool = False
@@ -132,8 +131,7 @@ def covers_whole(ranges: list[tuple[int, int]]) -> bool:
     return reach >= HASH_SPACE
 
 
-@dataclass(frozen=True, slots=True)
-class SpanInfo:
+class SpanInfo(NamedTuple):
     """A dispatcher's table span: ``table`` (``schema.table``, ``""`` for the trigger) and hash range [lo, hi)."""
 
     table: str
