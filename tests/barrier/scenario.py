@@ -23,7 +23,8 @@ LEFT = f"{TABLE}#0000{HASH_SPACE // 2 - 1:04x}"
 RIGHT = f"{TABLE}#{HASH_SPACE // 2:04x}ffff"
 WHOLE = f"{TABLE}#0000ffff"
 
-NO_FAULTS = Faults(drop=0, duplicate=0, split=0, merge=0, move=0, crash=0, maintainer_crash=0, fault_steps=0)
+NO_FAULTS = Faults(drop=0, duplicate=0, split=0, merge=0, move=0, crash=0, node_crash=0, maintainer_crash=0,
+                   fault_steps=0)
 
 
 def workload() -> Workload:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from storagecdc.dispatcher.router import parse_table
+from storagecdc.errors import BarrierProtocolError
 from storagecdc.messages import (
     Ack,
     Action,
@@ -148,7 +149,7 @@ class BlockingDispatcher(ABC):
     def block(self, event: BlockEvent) -> None:
         """Reach the block event ``event``: flush DML < T, then report WAITING (steps 1-2)."""
         if self._pending is not None:
-            raise ValueError(
+            raise BarrierProtocolError(
                 f"dispatcher {self.dispatcher_id}: block event at {event.commit_ts} while "
                 f"{self._pending.key} is unfinished"
             )

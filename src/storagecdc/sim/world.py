@@ -5,7 +5,7 @@ workload after its start-ts; closing one drops its buffers) and drives everythin
 ``random.Random`` in discrete steps. Each step is one of: deliver one in-flight message (random order),
 feed one source event to one dispatcher, run one in-progress barrier write, tick (resends, heartbeats,
 checkpoint), flush a dispatcher (its flush interval), and, while faults are on, split / merge / move a
-span, crash and recreate a dispatcher, or crash and rebuild the maintainer. After the fault phase the
+span, crash and recreate a dispatcher or a whole node's, or crash and rebuild the maintainer. After the fault phase the
 network turns reliable and the run must reach quiescence: every dispatcher at the end of its input, no
 pending block event.
 """
@@ -49,6 +49,7 @@ class Faults:
     merge: float = 0.015
     move: float = 0.015
     crash: float = 0.01
+    node_crash: float = 0.003
     maintainer_crash: float = 0.005
     fault_steps: int = 400
     max_steps: int = 6000
@@ -126,7 +127,7 @@ class World:
         rng, f = self.rng, self.faults
         r = rng.random()
         if faulty:
-            if r < f.split + f.merge + f.move + f.crash + f.maintainer_crash:
+            if r < f.split + f.merge + f.move + f.crash + f.node_crash + f.maintainer_crash:
                 for ev in self.maintainer.barrier.events.values():
                     self.phase_faults[ev.phase.value] = self.phase_faults.get(ev.phase.value, 0) + 1
             if r < f.split:
@@ -145,6 +146,10 @@ class World:
                 self._crash_dispatcher()
                 return
             r -= f.crash
+            if r < f.node_crash:
+                self._crash_node(rng.choice(NODES))
+                return
+            r -= f.node_crash
             if r < f.maintainer_crash:
                 self._crash_maintainer()
                 return
@@ -241,6 +246,16 @@ class World:
             if self.nodes[name].remove(did) is not None:
                 self.cursors.pop(did, None)
         self.maintainer.recreate(did)
+
+    def _crash_node(self, name: str) -> None:
+        """Every dispatcher of a node dies at once (its in-flight replies stay in the network); each is
+        recreated from the maintainer's last known checkpoint."""
+        victims = sorted(self.nodes[name].dispatchers)
+        for did in victims:
+            self.nodes[name].remove(did)
+            self.cursors.pop(did, None)
+        for did in victims:
+            self.maintainer.recreate(did)
 
     def _crash_maintainer(self) -> None:
         self.maintainer = self._new_maintainer()
