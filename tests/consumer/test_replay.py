@@ -264,3 +264,26 @@ def test_a_restarted_consume_continues_without_duplicates(options: dict[str, Any
     applier = SqliteApplier(tmp_path / "t.db")
     Replayer(store, applier, opts, batch_rows=3).run()
     assert sorted(applier.rows(info)) == sorted((n, "r") for n in range(2, 12) for _ in (0, 1))
+
+
+@pytest.mark.parametrize("separator", ["none", "year", "month", "day"])
+def test_partitions_and_date_directories(separator: str, tmp_path: Path) -> None:
+    """Partition directories and every date-separator parse back (the consumer is told the writer's)."""
+    store = MemoryStore(f"parts-{separator}")
+    feed = Feed(store, protocol="csv", include_commit_ts=True, date_separator=separator)
+    info = feed.create(T, ts(1))
+    feed.rows(info, Op.INSERT, [(1, "p1")], ts(2), partition=101)
+    feed.rows(info, Op.INSERT, [(2, "p2")], ts(3), partition=2024)
+    feed.rows(info, Op.UPDATE, [(1, "p1b")], ts(4), before=[(1, "p1")], partition=101)
+    feed.sink.write_syncpoint(ts(5), {info.name: {"": 1}})
+    feed.checkpoint(ts(6))
+    keys = _data_keys_with(store, separator)
+    assert any("/101/" in k for k in keys) and any("/2024/" in k for k in keys)
+    applier, replayer = consume(store, tmp_path / "t.db", include_commit_ts=True,
+                                date_separator=DateSeparator(separator))
+    assert applier.rows(info) == [(1, "p1b"), (2, "p2")]
+    assert replayer.stats.files == 2
+
+
+def _data_keys_with(store: MemoryStore, separator: str) -> list[str]:
+    return [i.key for i in store.list("") if parse_data_file_key(i.key, DateSeparator(separator)) is not None]
