@@ -109,13 +109,14 @@ def load_config(
     if not sink_uri:
         raise ConfigError("no sink: give --sink-uri or [sink] uri")
     source_uri = _with_password(str(source_uri), env.get("STORAGECDC_SOURCE_PASSWORD"))
-    snapshot = str(src.get("snapshot", "never"))
+    overrides = dict(overrides or {})
+    snapshot = str(overrides.pop("snapshot", None) or src.get("snapshot", "never"))
     if snapshot not in _SNAPSHOT_MODES:
         raise ConfigError(f"source.snapshot must be one of {', '.join(_SNAPSHOT_MODES)}, got {snapshot!r}")
     source_cfg = SourceConfig(
         uri=source_uri,
         start=start or src.get("start"),
-        schema_file=src.get("schema-file"),
+        schema_file=overrides.pop("schema_file", None) or src.get("schema-file"),
         ignore_ddl=tuple(_str_list(src.get("ignore-ddl", []), "source.ignore-ddl")),
         server_charset=src.get("server-charset"),
         snapshot=snapshot,
@@ -133,7 +134,12 @@ def load_config(
     _check_keys(sync, _SYNC_POINT_KEYS, "sync-point.")
     flt = dict(_table(doc, "filter"))
     _check_keys(flt, _FILTER_KEYS, "filter.")
-    overrides = dict(overrides or {})
+    split = _split_tables(scheduler.get("split-tables", {}))
+    for item in _str_list(overrides.pop("split_tables", []), "--split-table"):
+        name, _, count = item.rpartition("=")
+        if not name or not count.isdigit():
+            raise ConfigError(f"--split-table takes SCHEMA.TABLE=N, got {item!r}")
+        split.update(_split_tables({name: int(count)}))
     rules = tuple(_str_list(overrides.pop("filter", None) or flt.get("rules", ["*.*"]), "filter.rules"))
     TableFilter(rules)  # validates the rules now
     sync_enabled = bool(overrides.pop("sync_point", sync.get("enable", False)))
@@ -147,7 +153,7 @@ def load_config(
         sink=sink_options,
         store_options={**file_store, **env_store, **uri_store},
         changefeed_id=str(doc.get("changefeed-id", "default")),
-        split_tables=_split_tables(scheduler.get("split-tables", {})),
+        split_tables=split,
         sync_point_interval_ms=parse_duration_ms("sync-point.interval", interval) if sync_enabled else None,
         filter_rules=rules,
         metrics_port=int(metrics_port) if metrics_port else None,

@@ -117,6 +117,8 @@ class TransactionAssembler:
         self._seq = 0
         self._rows = 0
         self._decoders: dict[int, tuple[TableMap, TableInfo, RowsDecoder]] = {}
+        self.schema_generation = 0
+        """Increases whenever the tracked schema may have changed (DDL, a table learned from a TABLE_MAP)."""
         self.position = SourcePosition("", 4)
         if resume is not None:
             self.last_ts = resume.last_commit_ts
@@ -290,6 +292,7 @@ class TransactionAssembler:
             self._advance(ev)
             return out
         self._decoders.clear()
+        self.schema_generation += 1
         if _ATOMIC_CTAS.search(text):  # MySQL 8: the rows of CREATE ... SELECT follow in the same group
             self._ts = ts
             self.last_ts = ts
@@ -315,6 +318,7 @@ class TransactionAssembler:
         if ddl is None:
             return []
         self._decoders.clear()
+        self.schema_generation += 1
         self.last_ts = self._ts
         self._ts += 1
         self._advance(ev)
@@ -386,6 +390,7 @@ class TransactionAssembler:
 
     def _decoder_for(self, ev: RowsEvent, tm: TableMap) -> tuple[TableInfo, RowsDecoder]:
         tracker = self._require_tracker()
+        self.schema_generation += 1
         try:
             info = tracker.on_table_map(tm, self._ts, position=f"{ev.file}:{ev.offset}")
         except SchemaError as exc:

@@ -1,0 +1,386 @@
+"""One changefeed in one process: source events through dispatchers and the barrier into the sink.
+
+The source's change events arrive in commit order. Row batches go to the dispatchers of their table (one per
+span of a split table); a DDL or syncpoint blocks the dispatchers it influences, and the changefeed then
+drives the in-process transport until the maintainer has finished the barrier (WRITE by one dispatcher, PASS
+to the others) before it reads further. Periodically it flushes tables whose oldest change is older than
+the flush interval, lets idle dispatchers advance, and publishes the checkpoint: first the resume record,
+then (through the table-trigger dispatcher) the ``metadata`` object.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from storagecdc.config import ChangefeedConfig
+from storagecdc.dispatcher.block import BlockingDispatcher
+from storagecdc.dispatcher.node import DispatcherNode
+from storagecdc.dispatcher.router import Span, ddl_blocks_table, parse_table, slice_rows
+from storagecdc.dispatcher.table_dispatcher import TableDispatcher
+from storagecdc.dispatcher.trigger import TableTriggerDispatcher
+from storagecdc.errors import BarrierProtocolError
+from storagecdc.maintainer.maintainer import ClosedSpan, Maintainer
+from storagecdc.messages import TRIGGER_ID, BlockStage, InProcessTransport, SpanInfo
+from storagecdc.model import (
+    ChangeEvent,
+    DDLEvent,
+    ResolvedTs,
+    RowChanges,
+    SyncPointEvent,
+    TableInfo,
+    TableName,
+    TxnCommit,
+    make_ts,
+    ts_physical_ms,
+)
+from storagecdc.runtime.resume import RESUME_KEY, ResumePoints, ResumeRecord
+from storagecdc.sink.storage_sink import StorageSink
+from storagecdc.sink.writer import wall_clock_ms
+from storagecdc.source.txn import TransactionAssembler
+from storagecdc.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+NODE = "local"
+TICK_MS = 200
+"""How often (wall clock) idle tables advance, flush intervals are checked and the checkpoint published."""
+_SETTLE_ROUNDS = 10_000
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the changefeed has done so far (progress lines and metrics read these)."""
+
+    rows: int = 0
+    transactions: int = 0
+    ddl: int = 0
+    syncpoints: int = 0
+    checkpoint_ts: int = 0
+
+
+class Changefeed:
+    """Replicates one stream of change events into one sink. Not thread-safe; ``stop()`` may be called from a
+    signal handler: the changefeed finishes the event at hand, flushes and publishes its checkpoint."""
+
+    def __init__(
+        self,
+        config: ChangefeedConfig,
+        store: ObjectStore,
+        assembler: TransactionAssembler,
+        *,
+        source_name: str,
+        clock: Callable[[], int] = wall_clock_ms,
+        start_ts: int | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.assembler = assembler
+        self.sink = StorageSink(store, config.sink, clock=clock)
+        self.clock = clock
+        self.counters = Counters()
+        self._source_name = source_name
+        self._transport = InProcessTransport()
+        self._node = DispatcherNode(NODE, self._transport)
+        self._tables: dict[TableName, TableInfo] = {}
+        self._created: dict[str, int] = {}
+        self._spans: dict[TableName, list[TableDispatcher]] = {}
+        self._trigger: TableTriggerDispatcher | None = None
+        self._maintainer: Maintainer | None = None
+        self._start_ts = start_ts
+        self._points = ResumePoints()
+        self._schema_generation = -1
+        self._schema_json = ""
+        self._published = start_ts or 0
+        self._next_tick = 0
+        self._touched: set[TableDispatcher] = set()
+        interval = config.sync_point_interval_ms
+        self._sync_interval = interval
+        self._next_sync = 0
+        self._stopping = False
+
+    # ---- public ------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the changefeed to stop after the event at hand (SIGINT/SIGTERM)."""
+        self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def run(self, changes: Iterable[ChangeEvent], until: Callable[[], bool] | None = None) -> int:
+        """Replicate until the stream ends, ``until()`` holds at a transaction boundary, or ``stop()``.
+
+        Returns the final checkpoint: every change with a commit-ts at or below it is durable.
+        """
+        for change in changes:
+            if isinstance(change, RowChanges):
+                self._rows(change)
+            elif isinstance(change, TxnCommit):
+                self._commit(change)
+                if self._stopping or (until is not None and until()):
+                    break
+            elif isinstance(change, DDLEvent):
+                self._ddl(change)
+                if self._stopping:
+                    break
+            elif isinstance(change, ResolvedTs):
+                self._tick(force=False)
+                if self._stopping:
+                    break
+        return self.finish()
+
+    def finish(self) -> int:
+        """Flush everything, publish the final checkpoint and close the sink."""
+        if self._maintainer is None:
+            self.sink.close()
+            return self._published
+        for d in list(self._node.dispatchers.values()):
+            d.flush()
+        self._advance_idle()
+        self._settle()
+        checkpoint = self._publish(force=True)
+        self.sink.close()
+        return checkpoint
+
+    # ---- events ------------------------------------------------------------------------------------------
+
+    def _rows(self, change: RowChanges) -> None:
+        self._before(change.commit_ts)
+        spans = self._spans.get(change.table.name)
+        if spans is None:
+            spans = self._add_table(change.table)
+        if len(spans) == 1 and spans[0].table_span.whole:
+            d = spans[0]
+            d.append(change)
+            self._touched.add(d)
+        else:
+            for d in spans:
+                for part in slice_rows(change, d.table_span):
+                    d.append(part)
+                    self._touched.add(d)
+        self.counters.rows += len(change.rows)
+
+    def _commit(self, commit: TxnCommit) -> None:
+        self._before(commit.commit_ts)
+        resolved = commit.commit_ts + 1
+        for d in self._touched:
+            d.resolved(resolved)
+        self._touched.clear()
+        self.counters.transactions += 1
+        self._remember(commit.commit_ts)
+        self._tick(force=False)
+
+    def _ddl(self, ddl: DDLEvent) -> None:
+        self._before(ddl.commit_ts)
+        for d in self._touched:
+            d.resolved(ddl.commit_ts)
+        self._touched.clear()
+        tables = tuple(name for name in ddl.tables if self._has_spans(name))
+        if tables != ddl.tables:  # tables never seen here have nothing buffered: nobody needs to wait for them
+            ddl = replace(ddl, tables=tables)
+        for name in ddl.dropped:
+            self._tables.pop(name, None)
+            self._created.pop(str(name), None)
+        for info in ddl.new_tables:
+            self._tables[info.name] = info
+            self._created.setdefault(str(info.name), ddl.commit_ts)
+        spans = [d for name, ds in self._spans.items() if ddl_blocks_table(ddl, name) for d in ds]
+        if spans or TableTriggerDispatcher.wants(ddl):
+            self._block(ddl, spans)
+        else:
+            self.sink.write_ddl(ddl)
+        self.counters.ddl += 1
+        self._remember(ddl.commit_ts)
+
+    def _has_spans(self, name: TableName) -> bool:
+        """True when ``name`` has dispatchers (created now if the table's schema before the DDL is known)."""
+        if name in self._spans:
+            return True
+        info = self._tables.get(name)
+        if info is None:
+            return False
+        self._add_table(info)
+        return True
+
+    def _syncpoint(self, ts: int) -> None:
+        for d in self._touched:
+            d.resolved(ts)
+        self._touched.clear()
+        self._block(SyncPointEvent(ts), [d for ds in self._spans.values() for d in ds])
+        self.counters.syncpoints += 1
+
+    def _block(self, event: DDLEvent | SyncPointEvent, spans: list[TableDispatcher]) -> None:
+        trigger = self._require_trigger()
+        if TableTriggerDispatcher.wants(event):
+            trigger.block(event)
+        for d in spans:
+            d.block(event)
+        self._settle()
+
+    # ---- dispatchers (DispatcherControl for the maintainer) ---------------------------------------------
+
+    def create(self, span: SpanInfo, start_ts: int, node: str) -> None:
+        emit = self._node.emitter()
+        if not span.table:
+            self._trigger = TableTriggerDispatcher(self.sink, start_ts, emit)
+            self._node.add(self._trigger)
+            return
+        name = parse_table(span.table)
+        info = self._tables.get(name)
+        if info is None:
+            raise BarrierProtocolError(f"maintainer asked for a dispatcher of {name}, which does not exist")
+        d = TableDispatcher(Span(name, span.lo, span.hi), info, self.sink, start_ts, emit)
+        self._node.add(d)
+        self._spans.setdefault(name, []).append(d)
+        self._spans[name].sort(key=lambda x: x.table_span.lo)
+
+    def close(self, dispatcher_id: str, node: str) -> ClosedSpan | None:
+        d = self._node.remove(dispatcher_id)
+        if d is None:
+            return None
+        if isinstance(d, TableDispatcher):
+            spans = self._spans.get(d.table.name, [])
+            if d in spans:
+                spans.remove(d)
+            if not spans:
+                self._spans.pop(d.table.name, None)
+            self._touched.discard(d)
+            version, file_id, last = d.cut_fields()
+            return ClosedSpan(d.checkpoint_ts, version, file_id, last)
+        return ClosedSpan(d.checkpoint_ts)
+
+    def _add_table(self, info: TableInfo) -> list[TableDispatcher]:
+        self._require_trigger()
+        assert self._maintainer is not None
+        self._tables.setdefault(info.name, info)
+        start = max(info.version, self.assembler.last_ts - 1 if self.assembler.last_ts else info.version)
+        self._created.setdefault(str(info.name), info.version)
+        self._maintainer.add_table(str(info.name), start)
+        self._pump()
+        return self._spans[info.name]
+
+    def _require_trigger(self) -> TableTriggerDispatcher:
+        if self._maintainer is None:
+            start = self._start_ts
+            if start is None:
+                tracker = self.assembler.tracker
+                start = tracker.start_ts if tracker is not None else 0
+            self._start_ts = start
+            self._published = max(self._published, start)
+            self._maintainer = Maintainer(
+                self._transport,
+                self,
+                [NODE],
+                split_counts=dict(self.config.split_tables),
+                tables_at=self._tables_at,
+                splittable=self._splittable,
+            )
+            self._maintainer.start_trigger(start)
+            if self._sync_interval:
+                self._next_sync = self._sync_after(start)
+        assert self._trigger is not None
+        return self._trigger
+
+    def _tables_at(self, ts: int) -> dict[str, int]:
+        return {name: created for name, created in self._created.items() if created <= ts}
+
+    def _splittable(self, table: str) -> bool:
+        info = self._tables.get(parse_table(table))
+        return bool(info and info.pk_indexes)
+
+    # ---- the barrier loop --------------------------------------------------------------------------------
+
+    def _pump(self) -> int:
+        self._node.flush()
+        return self._transport.pump()
+
+    def _settle(self) -> None:
+        """Deliver messages and run barrier writes until no barrier is pending."""
+        maintainer = self._maintainer
+        assert maintainer is not None
+        idle = 0
+        for _ in range(_SETTLE_ROUNDS):
+            moved = self._pump()
+            wrote = False
+            for d in list(self._node.dispatchers.values()):
+                if d.stage is BlockStage.WRITING:
+                    wrote = d.step() or wrote
+            if moved or wrote:
+                idle = 0
+                continue
+            if not maintainer.barrier.events and not any(d.blocked for d in self._node.dispatchers.values()):
+                return
+            idle += 1
+            if idle > 3:
+                pending = sorted(str(k) for k in maintainer.barrier.events)
+                raise BarrierProtocolError(f"barrier did not finish: pending {pending}")
+            self._node.tick(heartbeat=True)
+            maintainer.tick()
+        raise BarrierProtocolError("barrier did not settle")
+
+    # ---- time, checkpoints, syncpoints -------------------------------------------------------------------
+
+    def _before(self, ts: int) -> None:
+        """Runs before an event at ``ts``: syncpoints whose boundary it crosses come first."""
+        if self._sync_interval and self._maintainer is not None and ts >= self._next_sync:
+            boundary = self._next_sync
+            self._next_sync = self._sync_after(ts)
+            self._syncpoint(boundary)
+
+    def _sync_after(self, ts: int) -> int:
+        interval = self._sync_interval or 1
+        return make_ts((ts_physical_ms(ts) // interval + 1) * interval)
+
+    def _remember(self, commit_ts: int) -> None:
+        tracker = self.assembler.tracker
+        if tracker is None:
+            return
+        if self.assembler.schema_generation != self._schema_generation:
+            self._schema_generation = self.assembler.schema_generation
+            self._schema_json = tracker.to_json()
+        self._points.add(commit_ts, self.assembler.position, self._schema_json)
+
+    def _tick(self, *, force: bool) -> None:
+        now = self.clock()
+        if not force and now < self._next_tick:
+            return
+        self._next_tick = now + TICK_MS
+        for d in list(self._node.dispatchers.values()):
+            if isinstance(d, TableDispatcher):
+                d.maybe_flush(now)
+        self._advance_idle()
+        self._publish(force=False)
+
+    def _advance_idle(self) -> None:
+        resolved = self.assembler.last_ts + 1
+        for d in self._node.dispatchers.values():
+            d.resolved(resolved)
+
+    def _publish(self, *, force: bool) -> int:
+        """Write the resume record for the aggregated checkpoint, then let the trigger write ``metadata``."""
+        maintainer = self._maintainer
+        if maintainer is None:
+            return self._published
+        self._node.tick(heartbeat=True)
+        self._pump()
+        checkpoint = maintainer.checkpoint_ts()
+        if checkpoint is not None and checkpoint > self._published:
+            state = self._points.at(checkpoint)
+            if state is not None:
+                record = ResumeRecord(checkpoint, state, self._source_name, self.config.changefeed_id)
+                self.store.put(RESUME_KEY, record.to_json())
+                self._published = checkpoint
+        maintainer.tick()
+        self._pump()
+        if force:
+            self.sink.write_checkpoint(self._published, force=True)
+        self.counters.checkpoint_ts = self._published
+        return self._published
+
+    def dispatchers(self) -> list[BlockingDispatcher]:
+        """Every dispatcher, the table trigger first (for ``storagecdc ls`` and tests)."""
+        ds = list(self._node.dispatchers.values())
+        return sorted(ds, key=lambda d: (d.dispatcher_id != TRIGGER_ID, d.dispatcher_id))
