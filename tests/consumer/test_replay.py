@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from storagecdc.consumer import Change, ConsumerOptions, Replayer, SqliteApplier
-from storagecdc.errors import ConsumerError
+from storagecdc.errors import ConsumerError, StorageError
 from storagecdc.model import Op, TableInfo
 from storagecdc.storage.memory import MemoryStore
 from storagecdc.storage.paths import (
@@ -287,3 +287,40 @@ def test_partitions_and_date_directories(separator: str, tmp_path: Path) -> None
 
 def _data_keys_with(store: MemoryStore, separator: str) -> list[str]:
     return [i.key for i in store.list("") if parse_data_file_key(i.key, DateSeparator(separator)) is not None]
+
+
+class _FlakyStore(MemoryStore):
+    """A memory store whose reads of data files fail (retryably) the first ``failures`` times."""
+
+    def __init__(self, name: str, failures: int) -> None:
+        super().__init__(name)
+        self.failures = failures
+
+    def get(self, key: str) -> bytes:
+        if self.failures and key.endswith(".csv"):
+            self.failures -= 1
+            raise StorageError(f"{key}: injected outage", retryable=True)
+        return super().get(key)
+
+
+def test_follow_mode_retries_a_round_that_failed_retryably(tmp_path: Path) -> None:
+    store = _FlakyStore("flaky", failures=3)
+    feed = Feed(store, protocol="csv", include_commit_ts=True)
+    info = feed.create(NOKEY, ts(1))
+    feed.rows(info, Op.INSERT, [(1, "a")], ts(2))
+    feed.flush()
+    feed.rows(info, Op.INSERT, [(2, "b")], ts(3))
+    feed.checkpoint(ts(4))
+    applier = SqliteApplier(tmp_path / "t.db")
+    replayer = Replayer(store, applier, ConsumerOptions(include_commit_ts=True))
+    done = threading.Timer(1.0, replayer.stop)
+    done.start()
+    replayer.run(follow=True, poll_interval_s=0.01)
+    done.join()
+    assert store.failures == 0
+    assert applier.rows(info) == [(1, "a"), (2, "b")]
+    with pytest.raises(StorageError):  # one-shot: the error ends the run
+        store.failures = 1
+        feed.rows(info, Op.INSERT, [(3, "c")], ts(5))
+        feed.checkpoint(ts(6))
+        Replayer(store, applier, ConsumerOptions(include_commit_ts=True)).run()

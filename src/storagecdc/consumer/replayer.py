@@ -18,6 +18,9 @@ canal-json with enable-tidb-extension):
   same commit-ts is one too when it starts a new file and the previous file held other transactions (a
   transaction continues into the next file only when it alone filled the previous one).
 
+In ``follow`` mode a round that fails with a retryable error (the store or the target briefly unreachable)
+is rolled back and tried again at the next poll; any other error ends the run.
+
 The target commits with the progress (``consumer.progress``) at every DDL, at the end of every data step
 and, with commit-ts, every ``batch_rows`` rows at a transaction boundary, so a restarted consume continues
 without applying anything twice. Without commit-ts in the files the unit of progress is the file: rows are
@@ -42,7 +45,7 @@ from storagecdc.consumer.decoders import FileReader, carries_commit_ts, reader_f
 from storagecdc.consumer.options import ConsumerOptions
 from storagecdc.consumer.progress import Progress, TableState, span_key
 from storagecdc.consumer.scanner import DataStep, DdlStep, Scanner
-from storagecdc.errors import ConsumerError
+from storagecdc.errors import ConsumerError, StorageCdcError
 from storagecdc.model import TableInfo, TableName
 from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.checkpoint import read_checkpoint
@@ -104,9 +107,15 @@ class Replayer:
         first = True
         try:
             while not self._stop.is_set():
-                checkpoint = read_checkpoint(self._store)
-                if checkpoint is not None and (first or checkpoint > self.progress.checkpoint):
-                    self.run_round(checkpoint)
+                try:
+                    checkpoint = read_checkpoint(self._store)
+                    if checkpoint is not None and (first or checkpoint > self.progress.checkpoint):
+                        self.run_round(checkpoint)
+                except StorageCdcError as exc:
+                    if not (follow and exc.retryable):
+                        raise
+                    log.warning("round failed, retrying after %.1fs: %s", poll_interval_s, exc)
+                    self._restart_from_target()
                 first = False
                 if not follow or self._stop.wait(poll_interval_s):
                     break
@@ -114,6 +123,11 @@ class Replayer:
             self._applier.rollback()
             log.info("stopped at checkpoint %s", self.progress.checkpoint)
         return self.stats
+
+    def _restart_from_target(self) -> None:
+        """Drop the open target transaction and the in-memory progress it had moved; reload the committed."""
+        self._applier.rollback()
+        self.progress = Progress.from_rows(self._applier.load_progress())
 
     def run_round(self, checkpoint: int) -> None:
         """Apply every step that is new below ``checkpoint``."""
