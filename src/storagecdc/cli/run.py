@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import logging
 import os
-import signal
 import sys
-from types import FrameType
 
 from storagecdc.config import load_config
 from storagecdc.model import ts_physical_ms
-from storagecdc.runtime.changefeed import Changefeed
-from storagecdc.runtime.resume import read_resume
-from storagecdc.runtime.source import open_source
-from storagecdc.storage import open_store, redact_uri
-
-log = logging.getLogger("storagecdc.run")
+from storagecdc.runtime.replicate import replicate
+from storagecdc.storage import redact_uri
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,38 +34,15 @@ def run(args: argparse.Namespace) -> int:
         overrides=_overrides(args),
         env=os.environ,
     )
-    store = open_store(config.sink_uri, config.store_options)
-    resume = read_resume(store)
-    if resume is not None:
-        log.info("resuming from checkpoint %d at %s:%d", resume.checkpoint_ts, resume.state.position.file,
-                 resume.state.position.offset)
-    source = open_source(config, resume, until=args.until)
-    feed = Changefeed(
-        config,
-        store,
-        source.assembler,
-        source_name=source.name,
-        start_ts=resume.checkpoint_ts if resume is not None else None,
-    )
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.warning("received %s: flushing and writing the checkpoint", signal.Signals(signum).name)
-        feed.stop()
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        checkpoint = feed.run(source.changes, source.until)
-    finally:
-        source.close()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        store.close()
-    c = feed.counters
+    result = replicate(config, until=args.until, handle_signals=True)
+    c = result.counters
+    checkpoint = result.checkpoint_ts
     when = dt.datetime.fromtimestamp(ts_physical_ms(checkpoint) / 1000, dt.UTC).isoformat(sep=" ", timespec="seconds")
-    pos = source.assembler.position
+    pos = result.position
+    resumed = f" (resumed from {result.resumed_from})" if result.resumed_from is not None else ""
     print(
         f"replicated {c.rows} rows in {c.transactions} transactions, {c.ddl} DDL, {c.syncpoints} syncpoints "
-        f"from {source.name} to {redact_uri(config.sink_uri)}; checkpoint {checkpoint} ({when} UTC) "
+        f"from {result.source} to {redact_uri(config.sink_uri)}{resumed}; checkpoint {checkpoint} ({when} UTC) "
         f"at {pos.file}:{pos.offset}",
         file=sys.stderr,
     )
