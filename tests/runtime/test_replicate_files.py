@@ -24,12 +24,18 @@ DEMO = Path(__file__).resolve().parents[2] / "src" / "storagecdc" / "data" / "de
 SYSBENCH = "mariadb/mariadb-10.11-sysbench-oltp_write_only.000010"
 
 
-def config(source: Path, out: Path, query: str = "protocol=csv&include-commit-ts=true", **overrides: object) -> ChangefeedConfig:
+def config(
+    source: Path, out: Path, query: str = "protocol=csv&include-commit-ts=true", **overrides: object
+) -> ChangefeedConfig:
     return load_config(None, source=str(source), sink_uri=f"file://{out}?{query}", overrides=overrides)
 
 
 def tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def decoded(source: Path) -> tuple[int, int]:
@@ -104,7 +110,9 @@ def test_stop_and_resume_loses_nothing_and_overwrites_nothing(tmp_path: Path) ->
 def test_parquet_output_reads_back_in_duckdb(tmp_path: Path) -> None:
     replicate(config(DEMO, tmp_path, "protocol=parquet"))
     files = str(tmp_path / "shop" / "customers" / "*" / "*" / "*.parquet")
-    ops = dict(duckdb.sql(f"SELECT _op, count(*) FROM read_parquet('{files}', union_by_name=true) GROUP BY 1").fetchall())
+    ops = dict(
+        duckdb.sql(f"SELECT _op, count(*) FROM read_parquet('{files}', union_by_name=true) GROUP BY 1").fetchall()
+    )
     assert ops["I"] == 60
     (first,) = duckdb.sql(
         f"SELECT name, balance, created FROM read_parquet('{files}', union_by_name=true) WHERE id = 1 AND _op = 'I'"
@@ -113,8 +121,13 @@ def test_parquet_output_reads_back_in_duckdb(tmp_path: Path) -> None:
 
 
 def test_syncpoints_on_split_tables_name_every_table(binlog_fixtures: Path, tmp_path: Path) -> None:
-    cfg = config(binlog_fixtures / SYSBENCH, tmp_path, split_tables=["sbtest.sbtest1=4"], sync_point=True,
-                 sync_point_interval="1s")
+    cfg = config(
+        binlog_fixtures / SYSBENCH,
+        tmp_path,
+        split_tables=["sbtest.sbtest1=4"],
+        sync_point=True,
+        sync_point_interval="1s",
+    )
     result = replicate(cfg)
     markers = sorted((tmp_path / "_storagecdc" / "syncpoint").glob("*.json"))
     assert result.counters.syncpoints == len(markers) >= 1
