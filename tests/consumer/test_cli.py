@@ -6,7 +6,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -14,6 +16,7 @@ from storagecdc.cli import main
 from storagecdc.consumer import SqliteApplier
 from storagecdc.model import Op
 from storagecdc.storage.local import LocalStore
+from storagecdc.storage.uri import open_store
 from tests.consumer.feed import Feed, col, pk, table, ts
 
 T = table("t", pk(), col("a", "VARCHAR", length=10))
@@ -80,3 +83,25 @@ def test_follow_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 0, err
     assert "3 rows applied" in err
+
+
+@pytest.mark.parametrize("kind", [pytest.param("local", id="local"),
+                                  pytest.param("moto", id="moto", marks=pytest.mark.s3)])
+def test_consume_from_an_object_store_uri(kind: str, store_uri_factory: Callable[[str], str], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The same sink URI (store options and sink options in one query) the changefeed writes with."""
+    uri = store_uri_factory(kind)
+    uri += ("&" if "?" in uri else "?") + QUERY
+    store = open_store(uri)
+    feed = Feed(store, protocol="csv", include_commit_ts=True)
+    info = feed.create(T, ts(1))
+    feed.rows(info, Op.INSERT, [(1, "a")], ts(2))
+    feed.checkpoint(ts(3))
+    db = tmp_path / "t.db"
+    assert main(["consume", "--sink-uri", uri, "--target", f"sqlite://{db}"]) == 0
+    err = capsys.readouterr().err
+    assert "1 rows applied" in err
+    secrets = [v for k, v in parse_qsl(urlsplit(uri).query) if k in ("secret-access-key", "session-token")]
+    assert len(secrets) == (1 if kind == "moto" else 0)
+    assert all(s not in err for s in secrets)
+    assert SqliteApplier(db).rows(info) == [(1, "a")]
