@@ -105,3 +105,19 @@ def test_consume_from_an_object_store_uri(kind: str, store_uri_factory: Callable
     assert len(secrets) == (1 if kind == "moto" else 0)
     assert all(s not in err for s in secrets)
     assert SqliteApplier(db).rows(info) == [(1, "a")]
+
+
+def test_no_checkpoint_yet_is_not_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "out").mkdir()
+    assert main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}", "--target", f"sqlite://{tmp_path}/t.db"]) == 0
+    assert "no checkpoint yet" in capsys.readouterr().err
+
+
+def test_data_without_a_schema_file_names_the_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _output(tmp_path / "out")
+    for path in (tmp_path / "out").rglob("schema_*.json"):
+        path.unlink()
+    assert main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target",
+                 f"sqlite://{tmp_path}/t.db"]) == 1
+    err = capsys.readouterr().err
+    assert "db.t" in err and "no schema file" in err and "db/t/" in err
