@@ -4,11 +4,12 @@ DDL runs as its own statement text after ``USE <db>`` (``CREATE DATABASE IF NOT 
 CREATE ... SELECT, whose rows arrive as DML: that table, and any table a schema file names that the target
 lacks (a schema file written from the DML path), is created from the schema file's columns. Replayed DDL
 that finds its work done (table exists, unknown table, duplicate column...) is logged and passed over, so a
-consume restarted between a DDL and its progress commit goes on. DML runs in batches (``executemany``)
-inside one transaction per replayer commit: ``REPLACE`` for inserts and upserts of tables with a primary key,
-``UPDATE``/``DELETE`` by primary key, and one-row ``LIMIT 1`` deletes with ``<=>`` for tables without one.
-The session uses UTC and a non-strict ``sql_mode`` so zero dates replay as they were. The password is never
-printed: ``display_uri`` redacts it.
+consume restarted between a DDL and its progress commit goes on. DML runs in batches inside one transaction
+per replayer commit: for tables with a primary key, inserts, upserts and updates that keep the key are
+multi-row ``REPLACE`` (``executemany``) of the whole new row, and deletes are ``DELETE ... WHERE key IN
+(...)`` of up to 1000 keys; tables without one insert with ``INSERT`` and delete one matching row (``<=>``,
+``LIMIT 1``) per delete. The session uses UTC and a non-strict ``sql_mode`` so zero dates replay as they
+were. The password is never printed: ``display_uri`` redacts it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ DEFAULT_PROGRESS_DB = "_storagecdc"
 _DONE_ALREADY = frozenset({1007, 1008, 1050, 1051, 1054, 1060, 1061, 1068, 1091, 1146})
 """Database/table exists or is unknown, duplicate or unknown column/key, multiple primary keys."""
 _DATABASE_DDL = frozenset({ddl_types.CREATE_SCHEMA, ddl_types.DROP_SCHEMA, ddl_types.MODIFY_SCHEMA_CHARSET_AND_COLLATE})
+DELETE_BY_KEY = "delete by key"
+"""Marks deletes of a table with a primary key: batched as ``DELETE ... WHERE key IN (...)``."""
+DELETE_CHUNK = 1000
 _LENGTH_TYPES = frozenset({"CHAR", "VARCHAR", "BINARY", "VARBINARY", "BIT"})
 _FSP_TYPES = frozenset({"TIME", "DATETIME", "TIMESTAMP"})
 
@@ -99,12 +103,20 @@ class _Statements:
         marks = ", ".join(["%s"] * len(cols))
         self.insert = f"{'REPLACE' if self.pk else 'INSERT'} INTO {t} ({', '.join(cols)}) VALUES ({marks})"
         if self.pk:
-            where = " AND ".join(f"{cols[i]} = %s" for i in self.pk)
-            self.delete = f"DELETE FROM {t} WHERE {where}"
-            self.update = f"UPDATE {t} SET {', '.join(f'{c} = %s' for c in cols)} WHERE {where}"
+            keys = [cols[i] for i in self.pk]
+            self.delete = DELETE_BY_KEY
+            self._delete_head = (f"DELETE FROM {t} WHERE {keys[0]} IN " if len(keys) == 1
+                                 else f"DELETE FROM {t} WHERE ({', '.join(keys)}) IN ")
+            self._key_marks = "%s" if len(keys) == 1 else "(" + ", ".join(["%s"] * len(keys)) + ")"
         else:
             self.delete = f"DELETE FROM {t} WHERE {' AND '.join(f'{c} <=> %s' for c in cols)} LIMIT 1"
-            self.update = ""
+
+    def delete_statements(self, keys: list[tuple[Any, ...]]) -> Iterator[tuple[str, list[Any]]]:
+        """Deletes by primary key, ``DELETE_CHUNK`` keys per statement."""
+        for start in range(0, len(keys), DELETE_CHUNK):
+            chunk = keys[start:start + DELETE_CHUNK]
+            sql = self._delete_head + "(" + ", ".join([self._key_marks] * len(chunk)) + ")"
+            yield sql, [v for key in chunk for v in key]
 
     def convert(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(v if v is None or f is None else f(v) for f, v in zip(self.converters, row, strict=True))
@@ -128,7 +140,7 @@ class _Statements:
                 assert change.old is not None and change.kind is UPDATE
                 old = self.convert(change.old)
                 if self.pk and self.key(old) == self.key(row):
-                    yield self.update, row + self.key(old)
+                    yield self.insert, row  # the whole new row under the same key: REPLACE batches
                 else:
                     yield self.delete, (self.key(old) if self.pk else old)
                     yield self.insert, row
@@ -222,7 +234,12 @@ class MySqlApplier:
         try:
             with self._conn.cursor() as cur:
                 for sql, group in itertools.groupby(stmts.operations(changes, table.name), key=lambda op: op[0]):
-                    cur.executemany(sql, [params for _, params in group])
+                    params = [p for _, p in group]
+                    if sql is DELETE_BY_KEY:
+                        for statement, values in stmts.delete_statements(params):
+                            cur.execute(statement, values)
+                    else:
+                        cur.executemany(sql, params)
         except pymysql.MySQLError as exc:
             raise ConsumerError(f"MySQL target {self._display}: applying changes to {table.name} failed: "
                                 f"{exc}") from exc
