@@ -7,7 +7,9 @@ duplicates), each a dict keyed by column name. DDL events move rows between tabl
 column name onto the new version: a column that is new (ADD, or the new name of CHANGE/RENAME COLUMN) or
 whose type changed (MODIFY) gets ``UNKNOWN`` in every existing row, because the server filled it in place
 without a row event. A later UPDATE or DELETE of such a row matches ``UNKNOWN`` as a wildcard and its after
-image makes the row fully known again; every known value must equal the decoded before image.
+image makes the row fully known again; every known value must equal the decoded before image. Values a
+MINIMAL or NOBLOB row image leaves out (``ABSENT``) match anything in a before image, keep the model's value
+in an after image, and are UNKNOWN in an inserted row.
 
 ``compare_schema_with_server`` checks the last table versions of the stream against the server's
 information_schema (type, signedness, character length or precision and scale, fractional seconds,
@@ -48,6 +50,7 @@ from pymysql.constants import FIELD_TYPE
 
 from storagecdc.devtools.mariadb import MariaDBServer
 from storagecdc.model import (
+    ABSENT,
     ChangeEvent,
     ColumnInfo,
     DDLEvent,
@@ -91,6 +94,8 @@ class ReplayModel:
         """Values the replay had to mark UNKNOWN because a DDL changed them in place."""
         self.row_changes = 0
         self.pk_changes = 0
+        self.absent_inserted = 0
+        """Values an INSERT's row image left out (binlog_row_image=NOBLOB/MINIMAL): UNKNOWN in the model."""
         """UPDATEs that changed the primary key (each checked against the change's ``pk_changed`` flags)."""
         self.ddl_types: Counter[int] = Counter()
         self.errors: list[str] = []
@@ -133,7 +138,8 @@ class ReplayModel:
         self.row_changes += len(change.rows)
         if change.op is Op.INSERT:
             for row in change.rows:
-                table.rows.append(dict(zip(names, row, strict=True)))
+                self.absent_inserted += sum(v is ABSENT for v in row)
+                table.rows.append({n: UNKNOWN if v is ABSENT else v for n, v in zip(names, row, strict=True)})
                 table.origins.append(change.commit_ts)
             return
         befores = change.rows if change.op is Op.DELETE else change.before
@@ -152,12 +158,19 @@ class ReplayModel:
             if change.op is Op.DELETE:
                 del table.rows[at], table.origins[at]
             else:
-                table.rows[at] = dict(zip(names, change.rows[k], strict=True))
+                after = table.rows[at]
+                for n, v in zip(names, change.rows[k], strict=True):
+                    if v is not ABSENT:  # a MINIMAL/NOBLOB after image leaves out what did not change
+                        after[n] = v
                 table.origins[at] = change.commit_ts
 
     def _check_pk_changed(self, change: RowChanges, befores: list[tuple[Any, ...]]) -> None:
         pk = change.table.pk_indexes
-        expected = [any(b[k] != a[k] for k in pk) for b, a in zip(befores, change.rows, strict=True)] if pk else None
+        expected = (
+            [any(a[k] is not ABSENT and b[k] != a[k] for k in pk) for b, a in zip(befores, change.rows, strict=True)]
+            if pk
+            else None
+        )
         if change.pk_changed != expected:
             self.errors.append(
                 f"{change.table.name}: UPDATE at commit-ts {change.commit_ts}: pk_changed {change.pk_changed}, "
@@ -206,7 +219,7 @@ def _same_type(a: ColumnInfo, b: ColumnInfo) -> bool:
 
 def _find(rows: list[dict[str, Any]], image: dict[str, Any]) -> int | None:
     for i, row in enumerate(rows):
-        if all(v is UNKNOWN or v == image[n] for n, v in row.items()):
+        if all(v is UNKNOWN or image[n] is ABSENT or v == image[n] for n, v in row.items()):
             return i
     return None
 
