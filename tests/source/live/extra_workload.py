@@ -1,5 +1,5 @@
 """An extra workload for the live decode-vs-SELECT tests: what ``tests/workloads/all_types_ddl.sql`` does not
-cover or does not leave behind, run after it in the same stream (``extras_sql(database)``).
+cover or does not leave behind, run after it in the same stream (``extras_sql(database, second_database)``).
 
 ``VALUES_SQL``: FLOAT/DOUBLE/DECIMAL extremes (the shared workload deletes its row of them), ENUM index 0 from
 an invalid value, generated (VIRTUAL, STORED) and INVISIBLE columns, ALTER DATABASE charset inheritance, one
