@@ -18,7 +18,7 @@ from storagecdc.model import Op, TableInfo, TableName
 from storagecdc.sink.options import SinkOptions
 from storagecdc.storage.memory import MemoryStore
 from tests.consumer.feed import Feed, col, pk, table, ts
-from tests.consumer.test_binlog_end_to_end import FIXTURE, replicate
+from tests.consumer.test_binlog_end_to_end import FIXTURE, write_with_sink
 
 pytestmark = pytest.mark.mariadb
 
@@ -129,7 +129,7 @@ def _normal(info: TableInfo, row: tuple[Any, ...]) -> tuple[Any, ...]:
 def test_mariadb_types_binlog_replays_into_mariadb(mariadb: MariaDBServer, binlog_fixtures: Path) -> None:
     """The real binlog's DDL text runs on the target; every table ends as the decoder's stream implies."""
     store = MemoryStore("e2e-mysql")
-    model, _ = replicate(binlog_fixtures / FIXTURE, store, SinkOptions(protocol="csv", include_commit_ts=True))
+    model, _ = write_with_sink(binlog_fixtures / FIXTURE, store, SinkOptions(protocol="csv", include_commit_ts=True))
     progress_db = "consume_e2e_progress"
     try:
         applier = open_applier(_target(mariadb, progress_db))

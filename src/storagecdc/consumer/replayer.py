@@ -1,6 +1,7 @@
 """Replays the layout into a target, round after round (TiCDC's storage-consumer semantics, reference §7).
 
-A round reads the checkpoint, asks the scanner for the new steps below it and applies them in order:
+A round reads the checkpoint (every change with a commit-ts at or below it is durable), asks the scanner for
+the new steps up to it and applies them in order:
 
 - a ``DdlStep`` becomes one ``DdlChange`` (``consumer.ddl``), applied and committed with the progress;
 - a ``DataStep`` (the new files of one table version) is skipped when a later DDL of the table is applied
@@ -11,7 +12,7 @@ A round reads the checkpoint, asks the scanner for the new steps below it and ap
 Which rows are applied, when the files carry commit-ts (Parquet always; CSV with include-commit-ts;
 canal-json with enable-tidb-extension):
 
-- rows at or above the checkpoint wait for a later round (their file is read again then);
+- rows above the checkpoint wait for a later round (their file is read again then);
 - rows below the table version's ``done`` mark (everything below it is applied) are dropped: delivery is
   at-least-once, and a restarted changefeed writes the changes after its checkpoint again;
 - within a stream, a row older than the newest row applied from that stream is a duplicate; a row of the
@@ -80,7 +81,7 @@ class _Stopped(Exception):
 class _StreamFile:
     key: DataFileKey
     complete: bool = True
-    """False when the file holds rows at or above the checkpoint (read again next round)."""
+    """False when the file holds rows above the checkpoint (read again next round)."""
 
 
 class Replayer:
@@ -130,7 +131,7 @@ class Replayer:
         self.progress = Progress.from_rows(self._applier.load_progress())
 
     def run_round(self, checkpoint: int) -> None:
-        """Apply every step that is new below ``checkpoint``."""
+        """Apply every step that is new up to ``checkpoint``."""
         for step in self._scanner.scan(checkpoint, self.progress):
             if self._stop.is_set():
                 raise _Stopped
@@ -202,7 +203,7 @@ class Replayer:
                 if ts < done:
                     skipped += 1
                     continue
-                if ts >= checkpoint:
+                if ts > checkpoint:
                     file.complete = False
                     continue
                 if ts != last_ts and len(batch) >= self._batch_rows:
@@ -219,7 +220,7 @@ class Replayer:
             self._applier.apply_changes(info, batch)
             applied += len(batch)
         if checkpoint is not None:
-            self.progress.touch(step.table).done[step.version] = max(done, checkpoint)
+            self.progress.touch(step.table).done[step.version] = max(done, checkpoint + 1)
         self.stats.rows += applied
         self.stats.skipped_rows += skipped
 

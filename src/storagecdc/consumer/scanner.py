@@ -1,9 +1,9 @@
-"""One round's ordered walk of the layout (reference §7): what is new below the checkpoint, in replay order.
+"""One round's ordered walk of the layout (reference §7): what is new up to the checkpoint, in replay order.
 
 Each round lists the store once and then:
 
-1. skips everything whose table version is not below the checkpoint (``metadata``: every transaction with a
-   smaller commit-ts is durable, so a DDL at the checkpoint itself may not be);
+1. skips everything whose table version is above the checkpoint (``metadata``: every change with a commit-ts
+   at or below it is durable, as TiCDC's checkpoint-ts and ``storagecdc run`` mean it);
 2. collects the schema files above each name's DDL watermark, one ``DdlStep`` per version (one DDL may write
    several files: a RENAME writes the new name's and the old name's);
 3. for every data directory and span (``CDC_<dispatcher>_<n>`` files of split tables have their own index
@@ -91,7 +91,7 @@ class Scanner:
         return cached
 
     def scan(self, checkpoint: int, progress: Progress) -> list[Step]:
-        """The steps that are new below ``checkpoint`` given ``progress``, in replay order."""
+        """The steps that are new up to ``checkpoint`` given ``progress``, in replay order."""
         separator = self._options.date_separator
         schema_keys: dict[tuple[TableName, int], list[str]] = defaultdict(list)
         spans: dict[tuple[DataDir, str | None], list[DataFileKey]] = defaultdict(list)
@@ -101,13 +101,13 @@ class Scanner:
                 continue
             skey = parse_schema_file_key(key)
             if skey is not None:
-                if skey.version < checkpoint:
+                if skey.version <= checkpoint:
                     schema_keys[(TableName(skey.schema, skey.table), skey.version)].append(key)
                 continue
             if parse_index_file_key(key, separator) is not None:
                 continue
             dkey = parse_data_file_key(key, separator)
-            if dkey is not None and dkey.dir.version < checkpoint:
+            if dkey is not None and dkey.dir.version <= checkpoint:
                 spans[(dkey.dir, dkey.dispatcher_id)].append(dkey)
         steps: list[Step] = self._ddl_steps(schema_keys, progress)
         new_files: dict[tuple[TableName, int], list[DataFileKey]] = defaultdict(list)
