@@ -5,9 +5,10 @@ workload after its start-ts; closing one drops its buffers) and drives everythin
 ``random.Random`` in discrete steps. Each step is one of: deliver one in-flight message (random order),
 feed one source event to one dispatcher, run one in-progress barrier write, tick (resends, heartbeats,
 checkpoint), flush a dispatcher (its flush interval), and, while faults are on, split / merge / move a
-span, crash and recreate a dispatcher or a whole node's, or crash and rebuild the maintainer. After the fault phase the
-network turns reliable and the run must reach quiescence: every dispatcher at the end of its input, no
-pending block event.
+span, crash and recreate a dispatcher or all of a node's, or crash and rebuild the maintainer. After the
+fault phase the network turns reliable and the run must reach quiescence: every dispatcher at the end of its
+input, no pending block event. Scheduling (creating and closing dispatchers) is a reliable, synchronous
+control plane here; barrier messages, reports and heartbeats go through the faulty network.
 """
 
 from __future__ import annotations
