@@ -18,8 +18,8 @@ from storagecdc.storage.memory import MemoryStore
 
 log = logging.getLogger(__name__)
 
-SIM_OPTIONS = SinkOptions(protocol="csv", include_commit_ts=True, date_separator="none")
-"""CSV with commit-ts (the checks read it back), no date directories."""
+SIM_OPTIONS = SinkOptions(protocol="csv", include_commit_ts=True, date_separator="none", file_size=1024)
+"""CSV with commit-ts (the checks read it back), no date directories, 1 KiB files (cut mid-buffer too)."""
 
 
 def default_sink_factory(store: ObjectStore) -> Sink:
