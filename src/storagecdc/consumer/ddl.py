@@ -70,7 +70,7 @@ def _is_create_select(query: str) -> bool:
 def plan_ddl(step: DdlStep, progress: Progress) -> DdlChange:
     """The change the step's files describe; updates ``progress`` (watermarks, current columns)."""
     version = step.version
-    first = step.files[0]
+    first = next((f for f in step.files if f.query), step.files[0])  # not a schema file of the DML path
     query, ddl_type = first.query, first.ddl_type
     create_dbs: list[str] = []
     drop_dbs: list[str] = []
