@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from storagecdc import ddl_types
-from storagecdc.consumer import ConsumerOptions, Replayer, SqliteApplier
+from storagecdc.consumer import ConsumerOptions, DdlStep, Progress, Replayer, SqliteApplier
+from storagecdc.consumer.ddl import plan_ddl
 from storagecdc.model import BlockScope, Op, TableName
 from storagecdc.storage.memory import MemoryStore
+from storagecdc.storage.schema_file import schema_file_for_table
 from tests.consumer.feed import Feed, col, consume, pk, table, ts
 
 T = table("t", pk(), col("a", "VARCHAR", length=10))
@@ -186,3 +188,17 @@ def test_table_from_a_dml_path_schema_file(tmp_path: Path) -> None:
     feed.checkpoint(ts(2))
     applier, _ = consume(store, tmp_path / "t.db")
     assert applier.rows(start) == [(1, "a")]
+
+
+def test_create_select_takes_its_columns_from_the_dml_path_schema_file() -> None:
+    """CREATE ... SELECT writes a schema file without columns; the DML path writes the columns at the same
+    version. Whatever order their keys sort in, the statement is the DDL's and the table gets the columns."""
+    info = table("copy", col("id", "INT"), version=ts(5))
+    ctas = schema_file_for_table(table("copy", version=ts(5)), "CREATE TABLE copy SELECT id FROM t",
+                                 ddl_types.CREATE_TABLE)
+    dml = schema_file_for_table(info)
+    for files in ((ctas, dml), (dml, ctas)):
+        change = plan_ddl(DdlStep(ts(5), files), Progress())
+        assert change.query == "CREATE TABLE copy SELECT id FROM t" and change.create_select
+        assert [t.new.column_names for t in change.tables] == [("id",)]
+        assert change.dropped == ()
