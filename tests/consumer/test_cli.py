@@ -34,11 +34,11 @@ def _output(root: Path) -> Feed:
 def test_one_shot_consume_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _output(tmp_path / "out")
     db = tmp_path / "t.db"
-    code = main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite://{db}"])
+    code = main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite:///{db}"])
     assert code == 0
     assert "2 rows applied" in capsys.readouterr().err
     assert SqliteApplier(db).rows(T) == [(1, "a"), (2, "b")]
-    assert main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite://{db}"]) == 0
+    assert main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite:///{db}"]) == 0
     assert "0 rows applied" in capsys.readouterr().err
 
 
@@ -56,7 +56,7 @@ def test_follow_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from storagecdc.cli import main; sys.exit(main(sys.argv[1:]))", "consume",
-         "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite://{db}", "--follow",
+         "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target", f"sqlite:///{db}", "--follow",
          "--poll-interval", "50ms"],
         stderr=subprocess.PIPE, text=True)
     try:
@@ -98,7 +98,7 @@ def test_consume_from_an_object_store_uri(kind: str, store_uri_factory: Callable
     feed.rows(info, Op.INSERT, [(1, "a")], ts(2))
     feed.checkpoint(ts(3))
     db = tmp_path / "t.db"
-    assert main(["consume", "--sink-uri", uri, "--target", f"sqlite://{db}"]) == 0
+    assert main(["consume", "--sink-uri", uri, "--target", f"sqlite:///{db}"]) == 0
     err = capsys.readouterr().err
     assert "1 rows applied" in err
     secrets = [v for k, v in parse_qsl(urlsplit(uri).query) if k in ("secret-access-key", "session-token")]
@@ -109,7 +109,7 @@ def test_consume_from_an_object_store_uri(kind: str, store_uri_factory: Callable
 
 def test_no_checkpoint_yet_is_not_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "out").mkdir()
-    assert main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}", "--target", f"sqlite://{tmp_path}/t.db"]) == 0
+    assert main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}", "--target", f"sqlite:///{tmp_path}/t.db"]) == 0
     assert "no checkpoint yet" in capsys.readouterr().err
 
 
@@ -118,6 +118,17 @@ def test_data_without_a_schema_file_names_the_directory(tmp_path: Path, capsys: 
     for path in (tmp_path / "out").rglob("schema_*.json"):
         path.unlink()
     assert main(["consume", "--sink-uri", f"file://{tmp_path / 'out'}?{QUERY}", "--target",
-                 f"sqlite://{tmp_path}/t.db"]) == 1
+                 f"sqlite:///{tmp_path}/t.db"]) == 1
     err = capsys.readouterr().err
     assert "db.t" in err and "no schema file" in err and "db/t/" in err
+
+
+def test_sqlite_target_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = SqliteApplier.from_uri("sqlite:///rel.db")
+    absolute = SqliteApplier.from_uri(f"sqlite:///{tmp_path}/abs.db")
+    memory = SqliteApplier.from_uri("sqlite:///:memory:")
+    for applier in (relative, absolute, memory):
+        applier.close()
+    assert (tmp_path / "rel.db").exists() and (tmp_path / "abs.db").exists()
+    assert absolute.display_uri == f"sqlite:///{tmp_path}/abs.db" and relative.display_uri == "sqlite:///rel.db"

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sink-uri", required=True, metavar="URI",
                         help="where the output is (s3://bucket/prefix?protocol=csv, file:///dir, ...)")
     parser.add_argument("--target", default="sqlite:///storagecdc.db", metavar="TARGET",
-                        help="sqlite:///path.db (default sqlite:///storagecdc.db) or mysql://user:password@host:port/")
+                        help="sqlite:///relative.db, sqlite:////absolute.db (default sqlite:///storagecdc.db) "
+                             "or mysql://user:password@host:port/[progress-db]")
     parser.add_argument("--follow", action="store_true", help="keep applying as the checkpoint advances")
     parser.add_argument("--poll-interval", default="1s", metavar="DURATION", help="follow mode's poll interval")
 

@@ -103,15 +103,16 @@ class SqliteApplier:
 
     @classmethod
     def from_uri(cls, uri: str) -> SqliteApplier:
+        """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:`` (the
+        SQLAlchemy convention: the path follows the third slash)."""
         parts = urlsplit(uri)
-        if parts.scheme != "sqlite" or parts.netloc or not parts.path:
-            raise ConfigError(f"SQLite target must be sqlite:///path.db, got {uri!r}")
-        path = unquote(parts.path)
-        return cls(":memory:" if path == "/:memory:" else path)
+        if parts.scheme != "sqlite" or parts.netloc or len(parts.path) < 2:
+            raise ConfigError(f"SQLite target must be sqlite:///path.db (sqlite:////abs/path.db), got {uri!r}")
+        return cls(unquote(parts.path[1:]))
 
     @property
     def display_uri(self) -> str:
-        return f"sqlite://{self._path}" if self._path.startswith("/") else f"sqlite:///{self._path}"
+        return f"sqlite:///{self._path}"
 
     @property
     def connection(self) -> sqlite3.Connection:
