@@ -20,13 +20,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from storagecdc import ddl_types
 from storagecdc.devtools.mariadb import MariaDBServer, Setting
 from storagecdc.errors import SchemaError, SourceError
-from storagecdc.model import ChangeEvent, DDLEvent, ResolvedTs, RowChanges, TableName, TxnCommit
+from storagecdc.model import ChangeEvent, DDLEvent, ResolvedTs, RowChanges, SourcePosition, TableName, TxnCommit
 from storagecdc.source.binlog import event_types as et
 from storagecdc.source.binlog.contract import RawEvent
 from storagecdc.source.binlog.decoder import EventDecoder
@@ -79,26 +80,31 @@ class Decoded:
             yield ev
 
 
-def _assembler() -> TransactionAssembler:
+def _assembler(schemas: tuple[str, ...]) -> TransactionAssembler:
     return TransactionAssembler(
         SchemaOptions().tracker_factory,
-        table_filter=TableFilter([f"{DB}.*", f"{DB2}.*"]),
+        table_filter=TableFilter([f"{s}.*" for s in schemas]),
         max_buffered_rows=MAX_BUFFERED_ROWS,
     )
 
 
-def decode_live(server: MariaDBServer) -> Decoded:
+def decode_live(server: MariaDBServer, first: str | None = None, schemas: tuple[str, ...] = (DB, DB2)) -> Decoded:
+    """The server's binlog from the start of the file ``first`` (None: the first binlog), read live."""
     out = Decoded()
-    source = LiveSource(server.uri(server_id=211), None, blocking=False)
+    source = LiveSource(server.uri(server_id=211), SourcePosition(first, 4) if first else None, blocking=False)
     typed = EventDecoder(state=source.state).decode_all(out.raws(source.events()))
-    out.changes = [c for c in _assembler().feed(out.typed(typed)) if not isinstance(c, ResolvedTs)]
+    out.changes = [c for c in _assembler(schemas).feed(out.typed(typed)) if not isinstance(c, ResolvedTs)]
     return out
 
 
-def decode_files(server: MariaDBServer) -> Decoded:
+def decode_files(server: MariaDBServer, first: str | None = None, schemas: tuple[str, ...] = (DB, DB2)) -> Decoded:
+    """The server's binlog files from the file ``first`` on (None: all of them)."""
     out = Decoded()
-    typed = file_events([str(p) for p in server.binlog_files()], EventCounter())
-    out.changes = [c for c in _assembler().feed(out.typed(typed)) if not isinstance(c, ResolvedTs)]
+    paths = [str(p) for p in server.binlog_files()]
+    if first is not None:
+        paths = paths[[Path(p).name for p in paths].index(first) :]
+    typed = file_events(paths, EventCounter())
+    out.changes = [c for c in _assembler(schemas).feed(out.typed(typed)) if not isinstance(c, ResolvedTs)]
     return out
 
 
@@ -239,51 +245,61 @@ def check_variant(variant: Variant, server: MariaDBServer) -> None:
 
 SYSTEM_VERSIONING_BUG = (
     "product bug: the schema tracker does not give a table created WITH SYSTEM VERSIONING (MariaDB) the "
-    "system-invisible row_start/row_end columns its rows carry: the first rows event of cdc_wl.sv raises "
+    "system-invisible row_start/row_end columns its rows carry: the first rows event of table sv raises "
     "SchemaError 'TABLE_MAP has 4 columns, the tracked schema (version ...) has 2', with FULL metadata and NO_LOG "
     "alike, and the changefeed stops"
 )
 SEQUENCE_BUG = (
     "product bug: MariaDB's CREATE SEQUENCE is neither tracked nor passed over, but NEXTVAL() logs a rows event "
-    "of the sequence: with binlog_row_metadata=NO_LOG it raises SchemaError 'columns of table cdc_wl.sq at "
-    "mysql-bin.000001:<pos> are unknown' and the changefeed stops (with FULL metadata the sequence's rows come "
-    "out as RowChanges of a table no DDL event created)"
+    "of the sequence: with binlog_row_metadata=NO_LOG it raises SchemaError 'columns of table <db>.sq at "
+    "<file>:<pos> are unknown' and the changefeed stops (with FULL metadata the sequence's rows come out as "
+    "RowChanges of a table no DDL event created)"
 )
 
 
-def _decode_small(server: MariaDBServer, sql: str, *, ignore: str = "") -> None:
-    """Run ``sql`` in ``DB``; its decoded stream, live and from the files, must replay to the server's tables
+def _run_small(server: MariaDBServer, db: str, sql: str) -> str:
+    """Run ``sql`` in the (existing) database ``db`` in a new binlog file; that file's name."""
+    server.flush_logs()
+    first = server.binlog_files()[-1].name
+    server.execute_script(f"USE `{db}`; SET time_zone = '+00:00'; {sql}")
+    return first
+
+
+def _decode_small(server: MariaDBServer, db: str, sql: str, *, ignore: str = "") -> None:
+    """Run ``sql`` in ``db``; its decoded stream, live and from the files, must replay to the server's tables
     (rows of the table ``ignore`` are left out)."""
-    server.execute(f"CREATE DATABASE `{DB}`")
-    server.execute_script(f"USE `{DB}`; SET time_zone = '+00:00'; {sql}")
-    files = decode_files(server)
-    assert_same_stream(decode_live(server).changes, files.changes)
-    model = ReplayModel({DB})
+    first = _run_small(server, db, sql)
+    files = decode_files(server, first, (db,))
+    assert_same_stream(decode_live(server, first, (db,)).changes, files.changes)
+    model = ReplayModel({db})
     model.apply_all(c for c in files.changes if not (isinstance(c, RowChanges) and c.table.name.table == ignore))
-    model.tables.pop(TableName(DB, ignore), None)
+    model.tables.pop(TableName(db, ignore), None)
     assert not model.errors, "\n".join(model.errors[:20])
     problems = compare_schema_with_server(model, server) + compare_with_server(model, server).problems
     assert not problems, "\n".join(problems[:30])
 
 
 @pytest.mark.xfail(strict=True, raises=SchemaError, reason=SYSTEM_VERSIONING_BUG)
-def test_system_versioned_table(mariadb_factory: Callable[..., MariaDBServer]) -> None:
+def test_system_versioned_table(mariadb: MariaDBServer, mariadb_db: str) -> None:
     """History rows are row events too: the model must equal ``SELECT ... FOR SYSTEM_TIME ALL``."""
     _decode_small(
-        mariadb_factory(),
+        mariadb,
+        mariadb_db,
         "CREATE TABLE sv (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;"
         "INSERT INTO sv VALUES (1, 1), (2, 2); UPDATE sv SET v = 3 WHERE id = 1; DELETE FROM sv WHERE id = 2;",
     )
 
 
 @pytest.mark.xfail(strict=True, raises=SchemaError, reason=SEQUENCE_BUG)
-def test_sequence_without_row_metadata(mariadb_factory: Callable[..., MariaDBServer]) -> None:
-    _decode_small(
-        mariadb_factory(binlog_row_metadata="NO_LOG"),
-        "CREATE SEQUENCE sq START WITH 10; SELECT NEXTVAL(sq); CREATE TABLE after_sq (id INT PRIMARY KEY);"
-        "INSERT INTO after_sq VALUES (1); DROP SEQUENCE sq;",
-        ignore="sq",
-    )
+def test_sequence_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str) -> None:
+    with mariadb.restarted(binlog_row_metadata="NO_LOG"):
+        _decode_small(
+            mariadb,
+            mariadb_db,
+            "CREATE SEQUENCE sq START WITH 10; SELECT NEXTVAL(sq); CREATE TABLE after_sq (id INT PRIMARY KEY);"
+            "INSERT INTO after_sq VALUES (1); DROP SEQUENCE sq;",
+            ignore="sq",
+        )
 
 
 OLD_TEMPORAL_BUG = (
@@ -303,29 +319,70 @@ FIXED_BINARY_BUG = (
 
 
 @pytest.mark.xfail(strict=True, raises=(SourceError, AssertionError), reason=OLD_TEMPORAL_BUG)
-def test_mariadb_old_fractional_temporal_format(mariadb_factory: Callable[..., MariaDBServer]) -> None:
-    _decode_small(
-        mariadb_factory(mysql56_temporal_format="OFF"),
-        "CREATE TABLE old_fsp (id INT PRIMARY KEY, t3 TIME(3), dt6 DATETIME(6), ts2 TIMESTAMP(2) NULL, dt DATETIME);"
-        "INSERT INTO old_fsp VALUES (1, '-12:00:00.123', '2000-01-01 00:00:00.000001', '1970-01-01 00:00:01.5',"
-        " '2001-02-03 04:05:06'), (2, '838:59:59.999', '9999-12-31 23:59:59.999999', NULL, NULL);",
-    )
+def test_mariadb_old_fractional_temporal_format(mariadb: MariaDBServer, mariadb_db: str) -> None:
+    with mariadb.restarted(mysql56_temporal_format="OFF"):
+        _decode_small(
+            mariadb,
+            mariadb_db,
+            "CREATE TABLE old_fsp (id INT PRIMARY KEY, t3 TIME(3), dt6 DATETIME(6), ts2 TIMESTAMP(2) NULL,"
+            " dt DATETIME);"
+            "INSERT INTO old_fsp VALUES (1, '-12:00:00.123', '2000-01-01 00:00:00.000001', '1970-01-01 00:00:01.5',"
+            " '2001-02-03 04:05:06'), (2, '838:59:59.999', '9999-12-31 23:59:59.999999', NULL, NULL);",
+        )
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=FIXED_BINARY_BUG)
-def test_uuid_inet_without_row_metadata(mariadb_factory: Callable[..., MariaDBServer]) -> None:
+def test_uuid_inet_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str) -> None:
     """Each value must be the server's text or the exact stored bytes (``HEX()``), whichever model.py picks."""
-    server = mariadb_factory(binlog_row_metadata="NO_LOG")
-    server.execute(f"CREATE DATABASE `{DB}`")
-    server.execute_script(
-        f"USE `{DB}`; CREATE TABLE fx (id INT PRIMARY KEY, u UUID, i6 INET6, i4 INET4);"
-        "INSERT INTO fx VALUES (1, '123e4567-e89b-12d3-a456-426655440000', '2001:db8::', '10.0.0.0'),"
-        " (2, '00000000-0000-0000-0000-000000000001', '::', '0.0.0.1');"
-    )
-    stored = {r[0]: r[1:] for r in server.execute(f"SELECT id, u, i6, i4, HEX(u), HEX(i6), HEX(i4) FROM `{DB}`.fx")}
-    rows = [row for c in decode_files(server).changes if isinstance(c, RowChanges) for row in c.rows]
+    with mariadb.restarted(binlog_row_metadata="NO_LOG"):
+        first = _run_small(
+            mariadb,
+            mariadb_db,
+            "CREATE TABLE fx (id INT PRIMARY KEY, u UUID, i6 INET6, i4 INET4);"
+            "INSERT INTO fx VALUES (1, '123e4567-e89b-12d3-a456-426655440000', '2001:db8::', '10.0.0.0'),"
+            " (2, '00000000-0000-0000-0000-000000000001', '::', '0.0.0.1');",
+        )
+        changes = decode_files(mariadb, first, (mariadb_db,)).changes
+    query = f"SELECT id, u, i6, i4, HEX(u), HEX(i6), HEX(i4) FROM `{mariadb_db}`.fx"
+    stored = {r[0]: r[1:] for r in mariadb.execute(query)}
+    rows = [row for c in changes if isinstance(c, RowChanges) for row in c.rows]
     assert len(rows) == 2
     for row in rows:
         texts, hexes = stored[row[0]][:3], stored[row[0]][3:]
         for value, text, hexed in zip(row[1:], texts, hexes, strict=True):
             assert value in (text, bytes.fromhex(hexed)), f"id {row[0]}: {value!r} is neither {text!r} nor 0x{hexed}"
+
+
+REF_SYSTEM_ID_BUG = (
+    "product bug: the DDL parser rejects MariaDB's spatial column attribute REF_SYSTEM_ID: 'CREATE TABLE gs (id "
+    "INT PRIMARY KEY, g GEOMETRY REF_SYSTEM_ID=4326)' raises SchemaError \"cannot parse DDL at "
+    "<file>:<pos>: unexpected 'REF_SYSTEM_ID' in the definition of column 'g'\" and the changefeed stops"
+)
+COMPRESSED_COLUMN_BUG = (
+    "product bug: MariaDB's compressed columns (BLOB/TEXT/VARCHAR ... COMPRESSED) are types 140 "
+    "(MYSQL_TYPE_BLOB_COMPRESSED) and 141 (MYSQL_TYPE_VARCHAR_COMPRESSED) in TABLE_MAP, unknown to the decoder: "
+    "SourceError 'malformed TABLE_MAP event: ValueError: column metadata is 4 bytes but the column types need "
+    "0' (the values also need decompressing to equal SELECT)"
+)
+
+
+@pytest.mark.xfail(strict=True, raises=SchemaError, reason=REF_SYSTEM_ID_BUG)
+def test_spatial_column_with_ref_system_id(mariadb: MariaDBServer, mariadb_db: str) -> None:
+    _decode_small(
+        mariadb,
+        mariadb_db,
+        "CREATE TABLE gs (id INT PRIMARY KEY, g GEOMETRY REF_SYSTEM_ID=4326);"
+        "INSERT INTO gs VALUES (1, ST_GeomFromText('POINT(1 2)', 4326));",
+    )
+
+
+@pytest.mark.xfail(strict=True, raises=SourceError, reason=COMPRESSED_COLUMN_BUG)
+def test_compressed_columns(mariadb: MariaDBServer, mariadb_db: str) -> None:
+    _decode_small(
+        mariadb,
+        mariadb_db,
+        "CREATE TABLE cz (id INT PRIMARY KEY, b BLOB COMPRESSED, v VARCHAR(1000) COMPRESSED,"
+        " t TEXT COMPRESSED CHARACTER SET latin1);"
+        "INSERT INTO cz VALUES (1, REPEAT('ab', 500), REPEAT('xyz', 300), REPEAT('é', 400)), (2, 'short', 's', 'ÿ'),"
+        " (3, NULL, NULL, NULL), (4, '', '', '');",
+    )
