@@ -65,7 +65,7 @@ def file_records(path: Path) -> int:
         return len(list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))))
     if path.suffix == ".json":
         return len(path.read_text(encoding="utf-8").splitlines())
-    ((count,),) = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()
+    ((count,),) = duckdb.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()
     return int(count)
 
 
@@ -194,6 +194,7 @@ def test_syncpoints_and_split_tables_of_the_sysbench_binlog(
     assert sbtest1["split"] and len(sbtest1["dispatchers"]) == 4
     assert not tables(doc)[("sbsmall", "sbtest2")]["split"]
     code, out, _ = run_ls(capsys, uri)
+    assert code == 0
     lines = out.splitlines()
     start = lines.index("syncpoints")
     for i, sp in enumerate(doc["syncpoints"]):

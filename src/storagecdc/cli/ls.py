@@ -51,6 +51,8 @@ DDL_WIDTH = 72
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__
     parser.add_argument("uri", metavar="URI", help="the sink URI (s3://bucket/prefix?protocol=csv, file:///dir, ...)")
     parser.add_argument("--json", action="store_true", help="print a JSON document instead of the tree")
     parser.add_argument("--no-rows", action="store_true", help="do not read data files to count rows")
@@ -115,12 +117,15 @@ def show_text(text: str, width: int = DDL_WIDTH) -> str:
 
 
 def show_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+    """``512 B``, ``12.3 KiB``, ... ``4.0 TiB``."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
         value /= 1024
-    raise AssertionError("unreachable")
+    return f"{value:.1f} TiB"
 
 
 def _rows(rows: int | None, counted: bool) -> str:
