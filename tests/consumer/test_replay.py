@@ -324,3 +324,22 @@ def test_follow_mode_retries_a_round_that_failed_retryably(tmp_path: Path) -> No
         feed.rows(info, Op.INSERT, [(3, "c")], ts(5))
         feed.checkpoint(ts(6))
         Replayer(store, applier, ConsumerOptions(include_commit_ts=True)).run()
+
+
+HOSTILE = table('t"1`.x', pk('id "q"', "INT"), col("sp ace`s", "VARCHAR", length=10), col("名前", "TEXT"),
+                schema="a/b.%..")
+
+
+def test_hostile_names_replay(tmp_path: Path) -> None:
+    store = MemoryStore("hostile")
+    feed = Feed(store, protocol="csv", include_commit_ts=True)
+    info = feed.create(HOSTILE, ts(1))
+    feed.rows(info, Op.INSERT, [(1, "x", "y"), (2, None, "")], ts(2))
+    renamed = table("metadata", *HOSTILE.columns, schema="a/b.%..")
+    feed.ddl(ts(3), "RENAME TABLE `a/b.%..`.`t\"1``.x` TO `a/b.%..`.`metadata`", 14, schema="a/b.%..",
+             tables=(HOSTILE.name,), new_tables=(renamed,), dropped=(HOSTILE.name,))
+    feed.rows(renamed.with_version(ts(3)), Op.DELETE, [(1, "x", "y")], ts(4))
+    feed.checkpoint(ts(5))
+    applier, _ = consume(store, tmp_path / "t.db", include_commit_ts=True)
+    assert applier.tables() == ["a/b.%...metadata"]
+    assert applier.rows(renamed) == [(2, None, "")]
