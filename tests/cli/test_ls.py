@@ -306,3 +306,13 @@ def test_read_layout_is_usable_as_a_library(
     assert len([i for i in orders.dispatcher_ids if i]) == 4
     assert sum(f.rows or 0 for v in orders.versions for f in v.files()) > 0
     assert layout.totals()["rows"] == replicated_rows(DEMO)
+
+
+def test_wrong_date_separator_leaves_data_files_unparsed_and_says_so(
+    demo_outputs: dict[str, tuple[Path, RunResult]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = demo_outputs["csv"]
+    doc = ls_json(capsys, f"{root}?date-separator=none&protocol=csv")
+    assert doc["totals"]["files"] == 0 and len(doc["other-keys"]) == 17 * 2  # data and index files
+    code, out, _ = run_ls(capsys, f"{root}?date-separator=none")
+    assert code == 0 and "does the URI's date-separator match the writer's?" in out

@@ -202,5 +202,7 @@ def print_tree(layout: Layout, out: TextIO, uri: str | None = None) -> None:
           f"{show_size(t['bytes'] or 0)}{rows}", file=out)
     if layout.other_keys:
         print(f"{len(layout.other_keys)} other object(s), e.g. {show_name(layout.other_keys[0])}", file=out)
+        if any(key.rpartition("/")[2].startswith("CDC") for key in layout.other_keys):
+            print("  (data files among them: does the URI's date-separator match the writer's?)", file=out)
     for problem in layout.problems:
         print(f"problem: {show_name(problem.key)}: {show_text(problem.message, 200)}", file=out)
