@@ -132,3 +132,36 @@ def test_sqlite_target_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         applier.close()
     assert (tmp_path / "rel.db").exists() and (tmp_path / "abs.db").exists()
     assert absolute.display_uri == f"sqlite:///{tmp_path}/abs.db" and relative.display_uri == "sqlite:///rel.db"
+
+
+def test_until_a_syncpoint_gives_its_consistent_cut(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two tables, a syncpoint at T between their changes: the target holds exactly the changes below T, and
+    a later plain consume continues from there."""
+    feed = Feed(LocalStore(tmp_path / "out"), protocol="csv", include_commit_ts=True)
+    a = feed.create(table("a", pk()), ts(1))
+    b = feed.create(table("b", pk()), ts(2))
+    feed.rows(a, Op.INSERT, [(1,)], ts(3))
+    feed.rows(b, Op.INSERT, [(1,)], ts(4))
+    feed.flush()
+    feed.sink.write_syncpoint(ts(5), {a.name: {"": 1}, b.name: {"": 1}})
+    feed.rows(a, Op.INSERT, [(2,)], ts(5))  # at T itself: after the cut
+    feed.rows(b, Op.DELETE, [(1,)], ts(6))
+    feed.checkpoint(ts(7))
+    db = tmp_path / "t.db"
+    uri = f"file://{tmp_path / 'out'}?{QUERY}"
+    assert main(["consume", "--sink-uri", uri, "--target", f"sqlite:///{db}", "--syncpoint", "latest"]) == 0
+    assert (SqliteApplier(db).rows(a), SqliteApplier(db).rows(b)) == ([(1,)], [(1,)])
+    assert f"checkpoint {ts(5) - 1}" in capsys.readouterr().err
+    assert main(["consume", "--sink-uri", uri, "--target", f"sqlite:///{db}", "--syncpoint", "123"]) == 2
+    assert main(["consume", "--sink-uri", uri, "--target", f"sqlite:///{db}"]) == 0
+    assert (SqliteApplier(db).rows(a), SqliteApplier(db).rows(b)) == ([(1,), (2,)], [])
+
+
+def test_until_needs_commit_ts_in_the_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    feed = Feed(LocalStore(tmp_path / "out"), protocol="csv")
+    info = feed.create(T, ts(1))
+    feed.rows(info, Op.INSERT, [(1, "a")], ts(2))
+    feed.checkpoint(ts(3))
+    uri = f"file://{tmp_path / 'out'}?protocol=csv"
+    assert main(["consume", "--sink-uri", uri, "--target", f"sqlite:///{tmp_path}/t.db", "--until", str(ts(2))]) == 1
+    assert "include-commit-ts=true" in capsys.readouterr().err

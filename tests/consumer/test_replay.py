@@ -343,3 +343,16 @@ def test_hostile_names_replay(tmp_path: Path) -> None:
     applier, _ = consume(store, tmp_path / "t.db", include_commit_ts=True)
     assert applier.tables() == ["a/b.%...metadata"]
     assert applier.rows(renamed) == [(2, None, "")]
+
+
+def test_follow_with_until_ends_once_reached(tmp_path: Path) -> None:
+    store = MemoryStore("until")
+    feed = Feed(store, protocol="parquet")
+    info = feed.create(NOKEY, ts(1))
+    for n in range(2, 6):
+        feed.rows(info, Op.INSERT, [(n, "r")], ts(n))
+    feed.checkpoint(ts(6))
+    applier = SqliteApplier(tmp_path / "t.db")
+    stats = Replayer(store, applier).run(follow=True, poll_interval_s=30, until_ts=ts(3))
+    assert stats.checkpoint == ts(3)
+    assert applier.rows(info) == [(2, "r"), (3, "r")]

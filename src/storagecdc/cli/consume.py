@@ -3,7 +3,9 @@
 The sink URI's query selects how the files were written, with the sink's option names
 (``?protocol=csv&include-commit-ts=true``). One-shot runs up to the current checkpoint and exits 0;
 ``--follow`` polls and applies as the checkpoint advances until SIGINT/SIGTERM, then stops at the next
-commit point and exits 0. Progress lives in the target, so running it again continues.
+commit point and exits 0. ``--until TS`` applies only changes with commit-ts at or below TS, ``--syncpoint
+T|latest`` stops at a syncpoint's consistent cut (every change below T); both need the commit-ts in every
+row. Progress lives in the target, so running it again continues.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import sys
 from types import FrameType
 
 from storagecdc.consumer import Replayer, open_applier, options_from_uri
-from storagecdc.errors import ConfigError
+from storagecdc.errors import ConfigError, ConsumerError
+from storagecdc.storage.base import ObjectStore
+from storagecdc.storage.paths import SYNCPOINT_PREFIX, parse_syncpoint_key
 from storagecdc.storage.uri import open_store, redact_uri
 
 
@@ -26,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or mysql://user:password@host:port/[progress-db]")
     parser.add_argument("--follow", action="store_true", help="keep applying as the checkpoint advances")
     parser.add_argument("--poll-interval", default="1s", metavar="DURATION", help="follow mode's poll interval")
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--until", type=int, metavar="TS", help="apply only changes with commit-ts at or below TS")
+    stop.add_argument("--syncpoint", metavar="TS|latest",
+                      help="stop at the consistent state of a syncpoint (its marker must exist)")
 
 
 def parse_interval(text: str) -> float:
@@ -46,12 +54,26 @@ def parse_interval(text: str) -> float:
     return value
 
 
+def syncpoint_until(store: ObjectStore, wanted: str) -> int:
+    """``until_ts`` for the consistent state of syncpoint ``wanted`` (a commit-ts or ``latest``): T - 1."""
+    points = sorted(ts for ts in (parse_syncpoint_key(i.key) for i in store.list(SYNCPOINT_PREFIX)) if ts)
+    if wanted == "latest":
+        if not points:
+            raise ConsumerError(f"{store.display_uri} has no syncpoint markers")
+        return points[-1] - 1
+    if not wanted.isdigit() or int(wanted) not in points:
+        latest = points[-1] if points else "none"
+        raise ConfigError(f"--syncpoint {wanted!r}: no such syncpoint marker (latest: {latest})")
+    return int(wanted) - 1
+
+
 def run(args: argparse.Namespace) -> int:
     options = options_from_uri(args.sink_uri)
     interval = parse_interval(args.poll_interval)
     store = open_store(args.sink_uri)
     applier = open_applier(args.target)
     try:
+        until = syncpoint_until(store, args.syncpoint) if args.syncpoint else args.until
         replayer = Replayer(store, applier, options)
 
         def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -59,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            stats = replayer.run(follow=args.follow, poll_interval_s=interval)
+            stats = replayer.run(follow=args.follow, poll_interval_s=interval, until_ts=until)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

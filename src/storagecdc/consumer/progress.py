@@ -71,7 +71,7 @@ class Progress:
             self._dirty_spans.add(key)
 
     def set_checkpoint(self, checkpoint: int) -> None:
-        if checkpoint != self.checkpoint:
+        if checkpoint > self.checkpoint:
             self.checkpoint = checkpoint
             self._dirty_checkpoint = True
 

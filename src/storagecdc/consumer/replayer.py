@@ -97,28 +97,33 @@ class Replayer:
         self.progress = Progress.from_rows(applier.load_progress())
         self.stats = ConsumeStats(checkpoint=self.progress.checkpoint or None)
         self._stop = threading.Event()
+        self._until: int | None = None
 
     def stop(self) -> None:
         """Ask ``run`` to stop at the next commit point (safe from a signal handler or another thread)."""
         self._stop.set()
 
-    def run(self, *, follow: bool = False, poll_interval_s: float = 1.0) -> ConsumeStats:
+    def run(self, *, follow: bool = False, poll_interval_s: float = 1.0, until_ts: int | None = None) -> ConsumeStats:
         """One round up to the current checkpoint; with ``follow``, again whenever it advances, until
-        ``stop``."""
-        first = True
+        ``stop``. ``until_ts`` stops at that commit-ts (changes at or below it; the consistent state of a
+        syncpoint at T is ``until_ts=T - 1``): ``follow`` then ends once it is reached. Cutting inside the
+        checkpoint needs the commit-ts of every row."""
+        self._until = until_ts
         try:
             while not self._stop.is_set():
                 try:
                     checkpoint = read_checkpoint(self._store)
-                    if checkpoint is not None and (first or checkpoint > self.progress.checkpoint):
+                    if checkpoint is not None and until_ts is not None:
+                        checkpoint = min(checkpoint, until_ts)
+                    if checkpoint is not None and checkpoint > self.progress.checkpoint:
                         self.run_round(checkpoint)
                 except StorageCdcError as exc:
                     if not (follow and exc.retryable):
                         raise
                     log.warning("round failed, retrying after %.1fs: %s", poll_interval_s, exc)
                     self._restart_from_target()
-                first = False
-                if not follow or self._stop.wait(poll_interval_s):
+                reached = until_ts is not None and self.progress.checkpoint >= until_ts
+                if not follow or reached or self._stop.wait(poll_interval_s):
                     break
         except _Stopped:
             self._applier.rollback()
@@ -172,6 +177,10 @@ class Replayer:
             self.progress.touch(step.table).schema = step.schema
         exts = {f.ext for s in step.streams for f in s.files}
         has_ts = all(carries_commit_ts(ext, self._options) for ext in exts)
+        if not has_ts and self._until is not None:
+            raise ConsumerError(f"table {step.table}: stopping at commit-ts {self._until} needs the commit-ts of "
+                                "every row: write CSV with include-commit-ts=true or canal-json with "
+                                "enable-tidb-extension=true")
         if not has_ts and len({s.dispatcher for s in step.streams}) > 1:
             raise ConsumerError(
                 f"table {step.table}: version {step.version} is split across spans "
