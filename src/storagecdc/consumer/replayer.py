@@ -156,7 +156,7 @@ class Replayer:
     # -- DDL ------------------------------------------------------------------------------------------------
 
     def _ddl(self, step: DdlStep) -> None:
-        files = tuple(f for f in step.files if self.progress.table(_name(f.schema, f.table)).ddl < step.version)
+        files = tuple(f for f in step.files if self.progress.table(TableName(f.schema, f.table)).ddl < step.version)
         if not files:
             return
         change = plan_ddl(DdlStep(step.version, files), self.progress)
@@ -273,7 +273,4 @@ class Replayer:
 def _ts(item: tuple[Change, _StreamFile]) -> int:
     return item[0].commit_ts or 0
 
-
-def _name(schema: str, table: str) -> TableName:
-    return TableName(schema, table)
 
