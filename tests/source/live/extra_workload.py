@@ -9,11 +9,12 @@ statement of more rows than the tests let the assembler buffer (``MAX_BUFFERED_R
 savepoints, REPLACE and upsert, multi-table DML.
 
 ``DDL_SQL``: DDL forms beyond the shared workload: CONVERT TO CHARACTER SET, a table's default charset,
-parenthesised ADD COLUMN, IF [NOT] EXISTS, RENAME across databases, CREATE OR REPLACE, ALGORITHM/LOCK,
-column reordering, DROP and ADD of one name, column and table name case, ANSI_QUOTES, versioned and ``#``
-comments, a composite primary key replaced, MODIFY to another charset, NULL/default changes, ENUM members
-changed, CREATE ... LIKE from another database, CREATE ... SELECT of typed expressions, TRUNCATE without
-TABLE, a renamed primary-key column. ``@DB2@`` tables are created after the shared workload dropped it.
+parenthesised ADD COLUMN, IF [NOT] EXISTS, RENAME across databases, CREATE OR REPLACE, ALGORITHM/LOCK, column
+reordering, DROP and ADD of one name, column and table name case, ANSI_QUOTES, versioned and ``#`` comments, a
+composite primary key replaced, MODIFY to another charset, NULL/default changes, ENUM members changed, CREATE
+... LIKE from another database, CREATE ... SELECT of typed expressions, TRUNCATE without TABLE, a renamed
+primary-key column, a generated column dropped and added again with another expression. ``@DB2@`` tables are
+created after the shared workload dropped it.
 """
 
 from __future__ import annotations
@@ -190,6 +191,11 @@ INSERT INTO rp VALUES (0, 0);
 ALTER TABLE rp RENAME COLUMN id TO id2;
 INSERT INTO rp VALUES (1, 2);
 UPDATE rp SET id2 = id2 + 5;
+CREATE TABLE gm (id INT PRIMARY KEY, a INT, b INT GENERATED ALWAYS AS (a + 1) STORED, c INT AS (a * 2) PERSISTENT);
+INSERT INTO gm (id, a) VALUES (1, 1);
+ALTER TABLE gm DROP COLUMN c, ADD COLUMN c INT AS (a * 3) VIRTUAL;
+INSERT INTO gm (id, a) VALUES (2, 2);
+UPDATE gm SET a = a + 1;
 """
 
 MAX_BUFFERED_ROWS = 1000
@@ -197,7 +203,7 @@ MAX_BUFFERED_ROWS = 1000
 
 EXTRA_TABLES = ("extremes", "gen", "inherits", "big", "fsp", "wide", "decorated", "audit", "cv", "tc", "pa", "ie",
                 "xr2", "cr", "al", "ro", "ds", "cc", "TCase", "tcase", "aq", "vc", "hc", "pk2", "mc", "nd", "ea", "lk",
-                "ct2", "tk", "rp", "src")  # fmt: skip
+                "ct2", "tk", "rp", "gm", "src")  # fmt: skip
 """The tables the extras leave (``src`` in the second database)."""
 
 
