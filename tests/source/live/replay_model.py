@@ -95,9 +95,9 @@ class ReplayModel:
         """Values the replay had to mark UNKNOWN because a DDL changed them in place."""
         self.row_changes = 0
         self.pk_changes = 0
+        """UPDATEs that changed the primary key (each checked against the change's ``pk_changed`` flags)."""
         self.absent_inserted = 0
         """Values an INSERT's row image left out (binlog_row_image=NOBLOB/MINIMAL): UNKNOWN in the model."""
-        """UPDATEs that changed the primary key (each checked against the change's ``pk_changed`` flags)."""
         self.ddl_types: Counter[int] = Counter()
         self.errors: list[str] = []
 
@@ -114,15 +114,6 @@ class ReplayModel:
             self.positions[change.commit_ts] = f"{change.position.file}:{change.position.offset}"
         elif not isinstance(change, ResolvedTs):
             raise AssertionError(f"unexpected change event {change!r}")
-
-    @property
-    def unknown_values(self) -> int:
-        """UNKNOWN values left in the model now (they are skipped by the comparison)."""
-        return sum(v is UNKNOWN for t in self.tables.values() for row in t.rows for v in row.values())
-
-    @property
-    def value_count(self) -> int:
-        return sum(len(row) for t in self.tables.values() for row in t.rows)
 
     # ---- rows --------------------------------------------------------------------------------------------
 
