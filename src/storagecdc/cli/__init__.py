@@ -16,6 +16,7 @@ from storagecdc import __version__
 from storagecdc.errors import ConfigError, StorageCdcError
 
 COMMANDS: dict[str, str] = {
+    "demo": "the whole product on an embedded S3 server with a bundled binlog: replicate, list, replay, check",
     "decode": "print the decoded binlog stream (the user's mysqlbinlog -vv)",
     "run": "replicate binlog files or a live server into change files on object storage",
     "sim": "run the deterministic barrier simulator over many seeds (storagecdc sim --seeds N --first-seed S)",
