@@ -12,15 +12,13 @@ rows as the server returned them at the end (values as canonical text, see ``can
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import json
 import shutil
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from storagecdc.demo import canonical
 from storagecdc.devtools.mariadb import MariaDBServer
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "storagecdc" / "data"
@@ -112,21 +110,6 @@ DROP TABLE promo;
 CREATE TABLE promo (code VARCHAR(16) PRIMARY KEY, pct DECIMAL(5,2));
 INSERT INTO promo VALUES ('AUTUMN', 12.50);
 """
-
-
-def canonical(value: Any) -> Any:
-    """A value as JSON: numbers stay numbers (DECIMAL as exact text), times as ISO text, bytes as base64."""
-    if value is None or isinstance(value, (int, float, str)):
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.timedelta)):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return {"base64": base64.b64encode(bytes(value)).decode()}
-    raise TypeError(f"unexpected value {value!r}")
 
 
 def main() -> int:

@@ -53,7 +53,10 @@ def canonical(value: Any) -> Any:
 
 
 def expected_tables() -> dict[str, Any]:
-    return json.loads(resources.files("storagecdc").joinpath("data/demo-expected.json").read_text(encoding="utf-8"))
+    """The demo tables as MariaDB returned them: ``{"shop.t": {"columns": [...], "rows": [[...], ...]}}``."""
+    text = resources.files("storagecdc").joinpath("data/demo-expected.json").read_text(encoding="utf-8")
+    tables: dict[str, Any] = json.loads(text)
+    return tables
 
 
 def run_demo(out: TextIO) -> int:
