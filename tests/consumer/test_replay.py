@@ -356,3 +356,13 @@ def test_follow_with_until_ends_once_reached(tmp_path: Path) -> None:
     stats = Replayer(store, applier).run(follow=True, poll_interval_s=30, until_ts=ts(3))
     assert stats.checkpoint == ts(3)
     assert applier.rows(info) == [(2, "r"), (3, "r")]
+
+
+def test_a_header_line_is_skipped_even_without_the_option(tmp_path: Path) -> None:
+    store = MemoryStore("header")
+    feed = Feed(store, protocol="csv", output_field_header=True)
+    info = feed.create(T, ts(1))
+    feed.rows(info, Op.INSERT, [(1, "a")], ts(2))
+    feed.checkpoint(ts(3))
+    applier, _ = consume(store, tmp_path / "t.db")
+    assert applier.rows(info) == [(1, "a")]

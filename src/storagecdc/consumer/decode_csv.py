@@ -8,7 +8,8 @@ and no quoted field equal to the null string anywhere in the file, so a bare nul
 quote character, strings are escaped instead (``\\r``, ``\\n``, ``\\\\`` and a backslash before each delimiter
 character) and the bare null string is NULL.
 
-Records are collected in slices of ``SLICE_ROWS`` and typed column by column.
+A header line (``output-field-header``) is skipped, also when the option was not given. Records are collected
+in slices of ``SLICE_ROWS`` and typed column by column.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from storagecdc.errors import ConsumerError
 from storagecdc.model import TableInfo
 
 SLICE_ROWS = 4096
+HEADER_START = "ticdc-meta$operation"
 _UNESCAPES = {"r": "\r", "n": "\n"}
 _ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
 
@@ -59,7 +61,7 @@ class CsvReader:
         doubled = quote + quote
         match = self._pattern.match
         pos, end = 0, len(text)
-        if opts.output_field_header:
+        if self._has_header(text):
             first = text.find(opts.terminator)
             pos = end if first < 0 else first + len(opts.terminator)
         record: list[Any] = []
@@ -91,6 +93,11 @@ class CsvReader:
         if record:
             raise ConsumerError(f"data file {key!r}: record {number} is cut short")
 
+    def _has_header(self, text: str) -> bool:
+        """``output-field-header``'s line, recognised also when the option was not given (no record starts
+        with its first name)."""
+        return self._opts.output_field_header or text.startswith(HEADER_START + self._opts.delimiter)
+
     def _fast(self, text: str) -> bool:
         """Whether the C ``csv`` reader can read this file: a one-character delimiter, a quote, a newline
         terminator, and no quoted field that looks like NULL (the only thing it cannot tell apart)."""
@@ -104,7 +111,7 @@ class CsvReader:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=opts.delimiter, quotechar=opts.quote,
                             doublequote=True, strict=True)
         try:
-            if opts.output_field_header:
+            if self._has_header(text):
                 next(reader, None)
             for record in reader:
                 if len(record) != self._width:
