@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from storagecdc.model import TableName
+
 MAINTAINER = "maintainer"
 """The maintainer's transport address."""
 
@@ -108,6 +110,35 @@ class Influence:
             tuple(d["added"]),
             bool(d["needs_trigger"]),
         )
+
+
+def table_key(name: TableName) -> str:
+    """A table's name in messages, span ids and config: ``schema.table``, with ``\\`` and ``.`` escaped by a
+    backslash in the schema part only, so the first unescaped dot separates them (``shop.orders`` for
+    ordinary names; a database ``a.b`` gives ``a\\.b.t``)."""
+    return name.schema.replace("\\", "\\\\").replace(".", "\\.") + "." + name.table
+
+
+def parse_table_key(key: str) -> TableName:
+    """The ``TableName`` of a ``table_key``; ``ValueError`` when the key has no separating dot."""
+    schema: list[str] = []
+    i = 0
+    while i < len(key):
+        c = key[i]
+        if c == "\\" and i + 1 < len(key):
+            schema.append(key[i + 1])
+            i += 2
+        elif c == ".":
+            return TableName("".join(schema), key[i + 1:])
+        else:
+            schema.append(c)
+            i += 1
+    raise ValueError(f"table key {key!r} has no schema separator")
+
+
+def schema_of(key: str) -> str:
+    """The database of a ``table_key``."""
+    return parse_table_key(key).schema
 
 
 HASH_SPACE = 1 << 16

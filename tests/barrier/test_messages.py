@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storagecdc.messages import (
     HASH_SPACE,
@@ -27,7 +29,11 @@ from storagecdc.messages import (
     decode,
     encode,
     even_ranges,
+    parse_table_key,
+    schema_of,
+    table_key,
 )
+from storagecdc.model import TableName
 
 SPAN = SpanInfo("shop.orders", 0, HASH_SPACE // 2)
 KEY = BlockKey(445644800008388608, True)
@@ -82,3 +88,17 @@ def test_in_process_transport_delivers_in_order_with_serialisation() -> None:
     t.send("m", "nobody", Ack("x", KEY))
     assert t.pump() == len(MESSAGES) + 1
     assert got == [("m", m) for m in MESSAGES]
+
+
+@given(st.text(max_size=12), st.text(max_size=12))
+def test_table_key_round_trips_any_name(schema: str, table: str) -> None:
+    name = TableName(schema, table)
+    assert parse_table_key(table_key(name)) == name
+    assert schema_of(table_key(name)) == schema
+
+
+def test_table_key_of_ordinary_names_is_schema_dot_table() -> None:
+    assert table_key(TableName("shop", "orders")) == "shop.orders"
+    assert table_key(TableName("e2e.dotted", "t")) == "e2e\\.dotted.t"
+    with pytest.raises(ValueError):
+        parse_table_key("nodot")

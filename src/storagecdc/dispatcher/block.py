@@ -39,6 +39,7 @@ from storagecdc.messages import (
     Message,
     Scope,
     SpanInfo,
+    table_key,
 )
 from storagecdc.model import DDLEvent, SyncPointEvent, TableName
 from storagecdc.sink.base import Sink
@@ -65,13 +66,13 @@ def influence_of(event: BlockEvent) -> Influence:
     """Which dispatchers ``event`` blocks, as the maintainer needs to know it (computed once per event)."""
     if isinstance(event, SyncPointEvent):
         return Influence(Scope.ALL, needs_trigger=True)
-    names = tuple(str(t) for t in event.tables)
-    added = tuple(str(t.name) for t in event.new_tables if t.name not in event.tables)
+    names = tuple(table_key(t) for t in event.tables)
+    added = tuple(table_key(t.name) for t in event.new_tables if t.name not in event.tables)
     return Influence(
         Scope(event.scope.value),
         event.schema,
         names,
-        tuple(str(t) for t in event.dropped),
+        tuple(table_key(t) for t in event.dropped),
         added,
         event.creates_or_drops,
     )

@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from storagecdc.messages import HASH_SPACE, SpanInfo
+from storagecdc.messages import HASH_SPACE, SpanInfo, parse_table_key, table_key
 from storagecdc.model import DDLEvent, Op, RowChanges, TableName
 
 
@@ -34,7 +34,7 @@ class Span:
         return self.lo == 0 and self.hi == HASH_SPACE
 
     def info(self) -> SpanInfo:
-        return SpanInfo(str(self.table), self.lo, self.hi)
+        return SpanInfo(table_key(self.table), self.lo, self.hi)
 
     @property
     def dispatcher_id(self) -> str:
@@ -54,9 +54,8 @@ TRIGGER_SPAN = SpanInfo("", 0, 0)
 
 
 def parse_table(name: str) -> TableName:
-    """``schema.table`` back into a ``TableName`` (the schema never contains a dot in this project's ids)."""
-    schema, _, table = name.partition(".")
-    return TableName(schema, table)
+    """The ``TableName`` of a span's table key (``messages.parse_table_key``)."""
+    return parse_table_key(name)
 
 
 def slice_rows(changes: RowChanges, span: Span) -> list[RowChanges]:

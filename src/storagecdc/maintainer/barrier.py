@@ -47,6 +47,7 @@ from storagecdc.messages import (
     Message,
     Scope,
     covers_whole,
+    schema_of,
 )
 
 log = logging.getLogger(__name__)
@@ -195,12 +196,18 @@ class Barrier:
     def _advance(self, ev: PendingEvent, *, full: bool = False) -> None:
         """Move ``ev`` on as far as it can go. The fast path (one report arrived) compares counts first, so
         an event over N dispatchers costs O(N) once, not once per report; ``full`` re-checks everything."""
-        if full and ev.phase is not Phase.PASS and any(
-            e.checkpoint_ts >= ev.key.commit_ts for e in self._influenced(ev)
-        ):
-            # Someone passed T, which only happens after the write: the writer's DONE was lost, or the
-            # state was rebuilt after a restart.
-            self._mark_written(ev)
+        if full and ev.phase is not Phase.PASS:
+            influenced = self._influenced(ev)
+            if not influenced:
+                # Its tables are gone (dropped or renamed by a later DDL), so the event finished long ago:
+                # a stale WAITING or heartbeat brought it back.
+                log.info("barrier %s: no influenced dispatcher is left, dropping the stale event", ev.key)
+                del self.events[ev.key]
+                return
+            if any(e.checkpoint_ts >= ev.key.commit_ts for e in influenced):
+                # Someone passed T, which only happens after the write: the writer's DONE was lost, or the
+                # state was rebuilt after a restart.
+                self._mark_written(ev)
         if ev.phase is Phase.WAITING and len(ev.reports) >= self._influenced_count(ev) and self._covered(ev):
             ev.writer = self._elect(ev)
             ev.phase = Phase.WRITE
@@ -243,7 +250,7 @@ class Barrier:
         if inf.scope is Scope.ALL:
             return True
         if inf.scope is Scope.DATABASE:
-            return e.span.table.partition(".")[0] == inf.schema
+            return schema_of(e.span.table) == inf.schema
         return e.span.table in inf.tables
 
     def _required_tables(self, inf: Influence) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storagecdc.messages import TRIGGER_ID, SpanInfo
+from storagecdc.messages import TRIGGER_ID, SpanInfo, schema_of
 
 
 @dataclass(slots=True)
@@ -37,7 +37,7 @@ class SpanRegistry:
         self._entries[entry.dispatcher_id] = entry
         if entry.dispatcher_id != TRIGGER_ID:
             self._by_table.setdefault(entry.span.table, {})[entry.dispatcher_id] = entry
-            schema = _schema_of(entry.span.table)
+            schema = schema_of(entry.span.table)
             self._per_schema[schema] = self._per_schema.get(schema, 0) + 1
 
     def remove(self, dispatcher_id: str) -> DispatcherEntry | None:
@@ -48,7 +48,7 @@ class SpanRegistry:
             del spans[dispatcher_id]
             if not spans:
                 del self._by_table[entry.span.table]
-            self._per_schema[_schema_of(entry.span.table)] -= 1
+            self._per_schema[schema_of(entry.span.table)] -= 1
         return entry
 
     def get(self, dispatcher_id: str) -> DispatcherEntry | None:
@@ -66,8 +66,7 @@ class SpanRegistry:
         return sorted(self._by_table)
 
     def tables_in(self, schema: str) -> list[str]:
-        prefix = schema + "."
-        return [t for t in sorted(self._by_table) if t.startswith(prefix)]
+        return [t for t in sorted(self._by_table) if schema_of(t) == schema]
 
     def count(self, table: str | None = None, schema: str | None = None) -> int:
         """How many table dispatchers exist: of ``table``, of the tables of ``schema``, or of all tables."""
@@ -97,7 +96,3 @@ class SpanRegistry:
     def min_checkpoint(self) -> int | None:
         """The smallest checkpoint of any live dispatcher (None when there are none)."""
         return min((e.checkpoint_ts for e in self._entries.values()), default=None)
-
-
-def _schema_of(table: str) -> str:
-    return table.partition(".")[0]

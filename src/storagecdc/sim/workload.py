@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from storagecdc import ddl_types
+from storagecdc.messages import parse_table_key, table_key
 from storagecdc.model import (
     BlockScope,
     ColumnInfo,
@@ -64,7 +65,7 @@ class Workload:
 
     def has_pk(self, table: str) -> bool:
         """True when the table (``schema.table``) has a primary key (this workload never adds or drops one)."""
-        versions = self.versions.get(TableName(*table.split(".", 1)), [])
+        versions = self.versions.get(parse_table_key(table), [])
         return any(info is not None and bool(info.pk_indexes) for _, info in versions)
 
     def created_at(self, ts: int) -> dict[str, int]:
@@ -80,7 +81,7 @@ class Workload:
                 elif created is None:
                     created = at
             if created is not None:
-                out[str(name)] = created
+                out[table_key(name)] = created
         return out
 
     def tables_at(self, ts: int) -> list[TableName]:
@@ -103,6 +104,7 @@ class _Builder:
         self.rows: State = {}
         self.next_key = 1
         self.renames = 0
+        self.schemas = ("db1", "db2")
 
     def ts(self) -> int:
         before = self.now_ms
@@ -120,7 +122,7 @@ class _Builder:
         self.rows[name] = {}
         self.w.versions.setdefault(name, []).append((version, info))
         if split > 1:
-            self.w.split_counts[str(name)] = split
+            self.w.split_counts[table_key(name)] = split
         return info
 
     def set_version(self, info: TableInfo | None, name: TableName, ts: int) -> None:
@@ -211,7 +213,7 @@ class _Builder:
             self._ddl(DDLEvent(t, f"RENAME TABLE {name.quoted()} TO {to.quoted()}", name.schema,
                                ddl_types.RENAME_TABLE, BlockScope.TABLE, (name,), (new,), (name,)))
             moved = self.rows[name]
-            split = self.w.split_counts.get(str(name), 1)
+            split = self.w.split_counts.get(table_key(name), 1)
             self.set_version(None, name, t)
             self.create(to, t, pk, split, info.columns)
             self.rows[to] = moved
@@ -224,7 +226,7 @@ class _Builder:
                                BlockScope.TABLE, (name,), (), (name,)))
             self.set_version(None, name, t)
             return
-        name = TableName(self.rng.choice(["db1", "db2"]), f"n{t % 10_000}")
+        name = TableName(self.rng.choice(self.schemas), f"n{t % 10_000}")
         if name in self.tables:
             return
         info = TableInfo(name, _columns(0, True), t)
@@ -234,7 +236,7 @@ class _Builder:
 
     def database_ddl(self) -> None:
         t = self.ts()
-        schema = self.rng.choice(["db1", "db2"])
+        schema = self.rng.choice(self.schemas)
         self._ddl(DDLEvent(t, f"ALTER DATABASE `{schema}` CHARACTER SET utf8mb4", schema,
                            ddl_types.MODIFY_SCHEMA_CHARSET_AND_COLLATE, BlockScope.DATABASE))
 
@@ -243,13 +245,15 @@ class _Builder:
 
 
 def generate(rng: random.Random, steps: int = 14) -> Workload:
-    """A random workload of about ``steps`` source events over 3-4 tables in two databases."""
+    """A random workload of about ``steps`` source events over 3-4 tables in two databases (the second
+    one's name sometimes has a dot)."""
     b = _Builder(rng, interval_ms=rng.choice([60, 120, 400]))
+    b.schemas = ("db1", rng.choice(["db2", "db.2"]))  # a database name with a dot, in span ids too
     b.create(TableName("db1", "orders"), START_TS, True, rng.choice([2, 3, 4]))
     b.create(TableName("db1", "items"), START_TS, True, 1)
-    b.create(TableName("db2", "logs"), START_TS, False, 2)
+    b.create(TableName(b.schemas[1], "logs"), START_TS, False, 2)
     if rng.random() < 0.5:
-        b.create(TableName("db2", "users"), START_TS, True, 2)
+        b.create(TableName(b.schemas[1], "users"), START_TS, True, 2)
     for _ in range(steps):
         r = rng.random()
         if r < 0.62:

@@ -26,7 +26,7 @@ from storagecdc.dispatcher.trigger import TableTriggerDispatcher
 from storagecdc.maintainer.barrier import PendingEvent
 from storagecdc.maintainer.maintainer import ClosedSpan, Maintainer
 from storagecdc.maintainer.registry import DispatcherEntry
-from storagecdc.messages import TRIGGER_ID, BlockStage, SpanInfo
+from storagecdc.messages import TRIGGER_ID, BlockStage, SpanInfo, table_key
 from storagecdc.model import SourcePosition, TxnCommit
 from storagecdc.sim.checks import block_object_ts
 from storagecdc.sim.recording import RecordingStore
@@ -78,7 +78,7 @@ class World:
         self.maintainer.start_trigger(START_TS)
         for name, versions in sorted(workload.versions.items()):
             if versions[0][0] == START_TS:
-                self.maintainer.add_table(str(name), START_TS)
+                self.maintainer.add_table(table_key(name), START_TS)
 
     # -- DispatcherControl ----------------------------------------------------------------------------
     def create(self, span: SpanInfo, start_ts: int, node: str) -> None:
