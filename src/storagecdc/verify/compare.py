@@ -1,0 +1,164 @@
+"""Table-by-table comparison of two sides: row counts, chunk checksums, then the differing keys.
+
+Chunks are buckets of rows by a hash of the canonical primary key (tables without one: of the whole row),
+about ``chunk_size`` rows each: ``n = ceil(max(count_a, count_b) / chunk_size)`` buckets, the same ``n`` on
+both sides. Each side is streamed once; a bucket's checksum is its row count and the sum (mod 2**128) of its
+rows' BLAKE2b-128 digests over the canonical row text (``verify.canonical``), so it is a multiset checksum:
+the order rows arrive in does not matter. That is why the chunks are hash buckets rather than key ranges: a
+key *range* needs both databases to order keys the same way, and they do not (MySQL collations are
+case-insensitive and pad spaces, SQLite compares bytes; DECIMAL keys are text in SQLite). Only buckets whose
+checksums differ are read again, and their rows are matched by key to name what differs: keys missing on one
+side, and keys whose values differ (for tables without a primary key: rows whose multiplicities differ).
+At most ``max_rows`` differences are kept per table; memory is one bucket's rows per mismatching bucket read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from storagecdc.model import TableInfo, TableName
+from storagecdc.verify.canonical import Canon, canonicalizer, row_text, row_values
+from storagecdc.verify.sides import Side
+
+Values = tuple[str | None, ...]
+_MASK = (1 << 128) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RowDiff:
+    """One difference: the key (the whole row without a primary key) and the row on each side (None: absent;
+    for tables without a primary key, the row is repeated as many times as that side holds it)."""
+
+    key: Values
+    a: tuple[Values, ...]
+    b: tuple[Values, ...]
+
+
+@dataclass(slots=True)
+class TableResult:
+    name: TableName
+    a_rows: int | None
+    """Rows on side A (None: the table is not there)."""
+    b_rows: int | None
+    status: str = "equal"
+    """``equal``, ``missing in <side>``, ``columns differ``, ``rows differ``."""
+    key_columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    diffs: list[RowDiff] = field(default_factory=list)
+    detail: str = ""
+
+    @property
+    def equal(self) -> bool:
+        return self.status == "equal"
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    columns: tuple[str, ...]
+    canons: tuple[Canon, ...]
+    key: tuple[int, ...]
+    """Key positions in ``columns`` (all of them when the table has no primary key)."""
+
+
+def _shape(info: TableInfo) -> _Shape:
+    cols = [c for c in info.columns if not c.generated]
+    key = tuple(i for i, c in enumerate(cols) if c.is_pk) or tuple(range(len(cols)))
+    return _Shape(tuple(c.name for c in cols), tuple(canonicalizer(c) for c in cols), key)
+
+
+def _digest(text: str, size: int) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=size).digest(), "big")
+
+
+def _canonical_rows(side: Side, name: TableName, shape: _Shape) -> Iterator[tuple[Values, Values]]:
+    """(key, row) canonical values of every row."""
+    canons, key = shape.canons, shape.key
+    for raw in side.rows(name, shape.columns):
+        values = row_values(canons, raw)
+        yield tuple(values[i] for i in key), values
+
+
+def _checksums(rows: Iterable[tuple[Values, Values]], n: int) -> tuple[list[int], list[int]]:
+    counts, sums = [0] * n, [0] * n
+    for key, values in rows:
+        bucket = _digest(row_text(key), 8) % n
+        counts[bucket] += 1
+        sums[bucket] = (sums[bucket] + _digest(row_text(values), 16)) & _MASK
+    return counts, sums
+
+
+def _bucket_rows(rows: Iterable[tuple[Values, Values]], n: int, wanted: set[int]) -> dict[Values, list[Values]]:
+    out: dict[Values, list[Values]] = {}
+    for key, values in rows:
+        if _digest(row_text(key), 8) % n in wanted:
+            out.setdefault(key, []).append(values)
+    return out
+
+
+def _diff(a: dict[Values, list[Values]], b: dict[Values, list[Values]], limit: int) -> list[RowDiff]:
+    diffs: list[RowDiff] = []
+    for key in sorted(a.keys() | b.keys(), key=row_text):
+        ra, rb = a.get(key, []), b.get(key, [])
+        if Counter(ra) != Counter(rb):
+            diffs.append(RowDiff(key, tuple(ra), tuple(rb)))
+            if len(diffs) >= limit:
+                break
+    return diffs
+
+
+def compare_table(a: Side, b: Side, name: TableName, info: TableInfo, *, chunk_size: int,
+                  max_rows: int) -> TableResult:
+    """Compare one table present on both sides; ``info`` gives the columns and their types."""
+    shape = _shape(info)
+    result = TableResult(name, a.count(name), b.count(name), columns=shape.columns,
+                         key_columns=tuple(shape.columns[i] for i in shape.key) if info.pk_indexes else ())
+    for side in (a, b):
+        have = side.columns(name) or []
+        missing = [c for c in shape.columns if c not in have]
+        if missing:
+            result.status = "columns differ"
+            result.detail = f"{side.label} lacks column(s) {', '.join(missing)}"
+            return result
+    assert result.a_rows is not None and result.b_rows is not None
+    n = max(1, -(-max(result.a_rows, result.b_rows) // chunk_size))
+    ca, sa = _checksums(_canonical_rows(a, name, shape), n)
+    cb, sb = _checksums(_canonical_rows(b, name, shape), n)
+    bad = [i for i in range(n) if ca[i] != cb[i] or sa[i] != sb[i]]
+    if not bad:
+        return result
+    result.status = "rows differ"
+    wanted = set(bad[:max(1, max_rows)])
+    rows_a = _bucket_rows(_canonical_rows(a, name, shape), n, wanted)
+    rows_b = _bucket_rows(_canonical_rows(b, name, shape), n, wanted)
+    result.diffs = _diff(rows_a, rows_b, max(1, max_rows))
+    result.detail = f"{len(bad)} of {n} chunks differ"
+    return result
+
+
+def compare(a: Side, b: Side, infos: dict[TableName, TableInfo], *, chunk_size: int = 10_000,
+            max_rows: int = 10, only: Sequence[TableName] | None = None) -> list[TableResult]:
+    """Every table of either side (or ``only`` those), in name order. ``infos`` holds the types of the
+    tables that can be compared row by row (the output's schema); a table on one side only is a difference."""
+    on_a, on_b = a.tables(), b.tables()
+    names = sorted(only if only is not None else on_a | on_b)
+    results = []
+    for name in names:
+        if name not in on_a or name not in on_b:
+            result = TableResult(name, a.count(name) if name in on_a else None,
+                                 b.count(name) if name in on_b else None)
+            result.status = f"missing in {b.label if name in on_a else a.label}"
+            if name not in on_a and name not in on_b:
+                result.status = "missing on both sides"
+            results.append(result)
+            continue
+        info = infos.get(name)
+        if info is None:
+            result = TableResult(name, a.count(name), b.count(name), status="columns differ",
+                                 detail="no schema for the table in the output")
+            results.append(result)
+            continue
+        results.append(compare_table(a, b, name, info, chunk_size=chunk_size, max_rows=max_rows))
+    return results
