@@ -302,13 +302,6 @@ def test_sequence_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str) 
         )
 
 
-OLD_TEMPORAL_BUG = (
-    "product bug: MariaDB's own fractional TIME(n)/DATETIME(n)/TIMESTAMP(n) format (mysql56_temporal_format=OFF, "
-    "and every such column of a table created by MariaDB 5.3-10.0) logs type codes 11/12/7 without metadata and "
-    "3+, 5+ and 4+ceil(n/2) bytes; the row decoder reads them as the 3/8/4-byte fsp-0 formats: TIME(3) and "
-    "TIMESTAMP(2) raise SourceError 'cannot decode the row', DATETIME(6) '2000-01-01 00:00:00.000001' silently "
-    "decodes as '9922333-70-85 30:45:76' (the tracked scale is known from DDL in both metadata modes)"
-)
 FIXED_BINARY_BUG = (
     "product bug: with binlog_row_metadata=NO_LOG, MariaDB's UUID, INET6 and INET4 values lose their trailing "
     "0x00 bytes (the row image strips them as it strips BINARY(n) padding, and the tracked column has no length "
@@ -318,7 +311,6 @@ FIXED_BINARY_BUG = (
 )
 
 
-@pytest.mark.xfail(strict=True, raises=(SourceError, AssertionError), reason=OLD_TEMPORAL_BUG)
 def test_mariadb_old_fractional_temporal_format(mariadb: MariaDBServer, mariadb_db: str) -> None:
     with mariadb.restarted(mysql56_temporal_format="OFF"):
         _decode_small(

@@ -71,6 +71,19 @@ def plan_column(i: int, spec: ColumnSpec, ns: dict[str, Any], json_raw: bool = F
     if t in (ft.DATE, ft.NEWDATE):
         ns[h] = values.date_value
         return ColumnPlan("fixed", "HB", h + "({0} + ({1} << 16))")
+    if t in (ft.TIME, ft.DATETIME, ft.TIMESTAMP) and meta:  # MariaDB's own fractional formats
+        if not 1 <= meta <= 6:
+            raise PlanError(f"column {i} (type {t}) has fractional precision {meta}")
+        if t == ft.TIMESTAMP:
+            ns[h] = values.maria_timestamp_decoder(meta)
+            return ColumnPlan("fixed", f"{4 + values.MARIA_SEC_PART_BYTES[meta]}s", h + "({0})")
+        factory, sizes = (
+            (values.maria_time_decoder, values.MARIA_TIME_BYTES)
+            if t == ft.TIME
+            else (values.maria_datetime_decoder, values.MARIA_DATETIME_BYTES)
+        )
+        ns[h] = factory(meta)
+        return ColumnPlan("fixed", f"{sizes[meta]}s", h + "(_ifb({0}, 'big'))")
     if t == ft.TIME:
         ns[h] = values.time_value
         return ColumnPlan("fixed", "Hb", h + "({0} + ({1} << 16))")

@@ -20,7 +20,9 @@ class ColumnSpec:
     ``type_code`` and ``meta`` are TABLE_MAP's (see ``TableMap``'s docstring for ``meta`` per type).
     ``encoding`` is the Python codec of a text column's charset (``charsets``), None for bytes.
     ``elems`` are ENUM/SET members. ``pad_to`` re-pads a BINARY(n) value with 0x00 to n bytes (0: never).
-    ``name`` only appears in error messages.
+    ``name`` only appears in error messages. For TIME/DATETIME/TIMESTAMP (the old type codes) ``meta`` is
+    the fractional precision from the tracked schema: MariaDB's own formats for TIME(n), DATETIME(n) and
+    TIMESTAMP(n) (``mysql56_temporal_format=OFF``) log those codes with no metadata.
     """
 
     type_code: int
@@ -67,11 +69,16 @@ def column_specs(
                 encoding = charsets.codec_of_charset(charset)
             if t == ft.STRING and charset == charsets.BINARY:
                 pad_to = meta
+        if t in _OLD_TEMPORAL and info is not None and info.scale:
+            meta = info.scale  # MariaDB's own TIME/DATETIME/TIMESTAMP(n): the precision the map leaves out
         specs.append(ColumnSpec(t, meta, unsigned, encoding, tuple(elems), pad_to, name))
     return tuple(specs)
 
 
 _BLOB_TYPES = frozenset({ft.BLOB, ft.TINY_BLOB, ft.MEDIUM_BLOB, ft.LONG_BLOB})
+_OLD_TEMPORAL = frozenset({ft.TIME, ft.DATETIME, ft.TIMESTAMP})
+"""Type codes MySQL logs for fsp-0 temporals and MariaDB also for its own fractional formats, which
+TABLE_MAP gives no precision for: ``ColumnSpec.meta`` then carries the tracked precision."""
 
 
 def _charset(table_map: TableMap, i: int, info: ColumnInfo | None) -> str | None:

@@ -202,14 +202,82 @@ def time_value(v: int) -> timedelta:
 
 
 def datetime_value(v: int) -> datetime | str:
-    """Old DATETIME: 8-byte little-endian ``YYYYMMDDhhmmss``."""
+    """Old DATETIME: 8-byte little-endian ``YYYYMMDDhhmmss``.
+
+    Digits out of range cannot come from this format (MariaDB's DATETIME(6) of the same size can, when its
+    precision is unknown): they are an error, never a value.
+    """
     d, t = divmod(v, 1000000)
     y, mo, dd = d // 10000, (d // 100) % 100, d % 100
     h, mi, s = t // 10000, (t // 100) % 100, t % 100
     try:
         return datetime(y, mo, dd, h, mi, s)
     except ValueError:
+        if y > 9999 or mo > 12 or dd > 31 or h > 23 or mi > 59 or s > 59:
+            raise ValueError(f"{v} is not an old-format DATETIME") from None
         return datetime_text((y, mo, dd), (h, mi, s), 0, 0)
+
+
+MARIA_SEC_PART_BYTES = (0, 1, 1, 2, 2, 3, 3)
+"""Bytes of the fraction in MariaDB's own TIMESTAMP(n) (``mysql56_temporal_format=OFF``)."""
+MARIA_DATETIME_BYTES = (5, 6, 6, 7, 7, 7, 8)
+"""Bytes of MariaDB's own DATETIME(n)."""
+MARIA_TIME_BYTES = (3, 4, 4, 5, 5, 5, 6)
+"""Bytes of MariaDB's own TIME(n)."""
+_TIME_MAX_SECONDS = 838 * 3600 + 59 * 60 + 59
+
+
+def _unpack_time(packed: int) -> tuple[int, int, int, int, int, int, int]:
+    """MariaDB's ``pack_time``: ``((((((Y*13+M)*32+D)*24+h)*60+m)*60+s)*10**6+us`` -> its fields."""
+    rest, micro = divmod(packed, 1000000)
+    rest, sec = divmod(rest, 60)
+    rest, minute = divmod(rest, 60)
+    rest, hour = divmod(rest, 24)
+    rest, day = divmod(rest, 32)
+    year, month = divmod(rest, 13)
+    return year, month, day, hour, minute, sec, micro
+
+
+def maria_datetime_decoder(fsp: int) -> Callable[[int], datetime | str]:
+    """MariaDB's DATETIME(fsp>0): big-endian ``pack_time(value) // 10**(6-fsp)``."""
+    scale = 10 ** (6 - fsp)
+
+    def decode(u: int) -> datetime | str:
+        y, mo, d, h, mi, s, micro = _unpack_time(u * scale)
+        try:
+            return datetime(y, mo, d, h, mi, s, micro)
+        except ValueError:
+            return datetime_text((y, mo, d), (h, mi, s), micro, fsp)
+
+    return decode
+
+
+def maria_time_decoder(fsp: int) -> Callable[[int], timedelta]:
+    """MariaDB's TIME(fsp>0): big-endian ``pack_time(value) // 10**(6-fsp)`` plus a zero point."""
+    scale = 10 ** (6 - fsp)
+    zero = (_TIME_MAX_SECONDS + 1) * 1000000 // scale
+
+    def decode(u: int) -> timedelta:
+        n = (u - zero) * scale
+        m = -n if n < 0 else n
+        seconds, micro = divmod(m, 1000000)
+        td = timedelta(seconds=seconds, microseconds=micro)
+        return -td if n < 0 else td
+
+    return decode
+
+
+def maria_timestamp_decoder(fsp: int) -> Callable[[bytes], datetime | str]:
+    """MariaDB's TIMESTAMP(fsp>0): 4 big-endian bytes of seconds, then ``usec // 10**(6-fsp)`` big-endian."""
+    scale = 10 ** (6 - fsp)
+    zero = zero_timestamp_text(fsp)
+
+    def decode(b: bytes) -> datetime | str:
+        seconds = int.from_bytes(b[:4], "big")
+        micro = int.from_bytes(b[4:], "big") * scale
+        return _utc(seconds, micro) if seconds or micro else zero
+
+    return decode
 
 
 def set_value(members: tuple[str, ...], bits: int) -> str:
