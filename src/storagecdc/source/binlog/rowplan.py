@@ -77,13 +77,11 @@ def plan_column(i: int, spec: ColumnSpec, ns: dict[str, Any], json_raw: bool = F
         if t == ft.TIMESTAMP:
             ns[h] = values.maria_timestamp_decoder(meta)
             return ColumnPlan("fixed", f"{4 + values.MARIA_SEC_PART_BYTES[meta]}s", h + "({0})")
-        factory, sizes = (
-            (values.maria_time_decoder, values.MARIA_TIME_BYTES)
-            if t == ft.TIME
-            else (values.maria_datetime_decoder, values.MARIA_DATETIME_BYTES)
-        )
-        ns[h] = factory(meta)
-        return ColumnPlan("fixed", f"{sizes[meta]}s", h + "(_ifb({0}, 'big'))")
+        if t == ft.TIME:
+            ns[h], size = values.maria_time_decoder(meta), values.MARIA_TIME_BYTES[meta]
+        else:
+            ns[h], size = values.maria_datetime_decoder(meta), values.MARIA_DATETIME_BYTES[meta]
+        return ColumnPlan("fixed", f"{size}s", h + "(_ifb({0}, 'big'))")
     if t == ft.TIME:
         ns[h] = values.time_value
         return ColumnPlan("fixed", "Hb", h + "({0} + ({1} << 16))")
