@@ -38,7 +38,7 @@ def _details(c: Comparison, r: TableResult) -> list[str]:
     lines = [f"  {r.name}: {r.status}" + (f" ({r.detail})" if r.detail else "")]
     for d in r.diffs:
         key = ", ".join(f"{k}={_value(v)}" for k, v in zip(r.key_columns, d.key, strict=True)) if r.key_columns \
-            else "row without primary key"
+            else "(no primary key: the whole row)"
         lines.append(f"    key {key}:")
         lines.append(f"      {c.a}: {_rows(r.columns, d.a)}")
         lines.append(f"      {c.b}: {_rows(r.columns, d.b)}")

@@ -1,0 +1,177 @@
+"""``storagecdc verify`` against the private MariaDB: the workload replicated from the server's binlog files
+is equal; a source changed without binlog, a changed or missing output data file and a changed target are
+named; a lagging output makes verify wait and exit 3, and verifies once it catches up."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from storagecdc.cli import main
+from storagecdc.config import load_config
+from storagecdc.devtools.mariadb import REPLICATION_PASSWORD, MariaDBServer
+from storagecdc.model import SourcePosition
+from storagecdc.runtime.replicate import replicate
+from storagecdc.runtime.resume import RESUME_KEY, ResumeRecord
+from storagecdc.source.txn import AssemblerState
+from storagecdc.storage.local import LocalStore
+from storagecdc.verify import CannotVerify, align
+from tests.verify.workload import run_workload
+
+pytestmark = pytest.mark.mariadb
+
+QUERY = "protocol=csv&include-commit-ts=true&output-old-value=true"
+
+
+def _replicate(server: MariaDBServer, db: str, out: Path, files: list[Path] | None = None) -> str:
+    uri = f"file://{out}?{QUERY}"
+    source = ",".join(str(p) for p in (files if files is not None else server.binlog_files()))
+    replicate(load_config(None, source=source, sink_uri=uri, overrides={"filter": [f"{db}.*"]}))
+    return uri
+
+
+def _verify(capsys: pytest.CaptureFixture[str], server: MariaDBServer, db: str, sink_uri: str,
+            *extra: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["verify", "--source", server.uri(), "--sink-uri", sink_uri, "--filter", f"{db}.*", *extra])
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert REPLICATION_PASSWORD not in text
+    return code, text
+
+
+@pytest.fixture
+def replicated(mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path) -> tuple[str, Path]:
+    run_workload(mariadb, mariadb_db)
+    out = tmp_path / "out"
+    return _replicate(mariadb, mariadb_db, out), out
+
+
+def test_replicated_workload_is_equal(mariadb: MariaDBServer, mariadb_db: str, replicated: tuple[str, Path],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    code, text = _verify(capsys, mariadb, mariadb_db, replicated[0], "--chunk-size", "2")
+    assert code == 0, text
+    assert "source vs output" in text and ": equal" in text
+    for table, rows in (("later", 2), ("nopk", 3), ("types", 4), ("words", 4)):
+        line = next(line for line in text.splitlines() if line.startswith(f"{mariadb_db}.{table} "))
+        assert line.split()[1:] == [str(rows), str(rows), "equal"]
+    assert f"{mariadb_db}.gone" not in text
+
+
+def test_row_deleted_on_source_without_binlog_is_named(mariadb: MariaDBServer, mariadb_db: str,
+                                                       replicated: tuple[str, Path],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    mariadb.execute_script("SET SESSION sql_log_bin = 0; DELETE FROM words WHERE k = 'banana'; "
+                           "UPDATE nopk SET s = 'other' WHERE a = 2", database=mariadb_db)
+    code, text = _verify(capsys, mariadb, mariadb_db, replicated[0])
+    assert code == 1, text
+    assert f"{mariadb_db}.words: rows differ" in text
+    assert "key k='banana':" in text
+    assert "source: absent" in text and "output: (k='banana', n='2')" in text
+    assert f"{mariadb_db}.nopk: rows differ" in text
+    assert "source: (a='2', s='other')" in text and "output: absent" in text
+
+
+def test_changed_value_in_an_output_file_is_named(mariadb: MariaDBServer, mariadb_db: str,
+                                                  replicated: tuple[str, Path], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    sink_uri, out = replicated
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (data,) = (copy / mariadb_db / "words").glob("*/*/CDC*.csv")
+    text = data.read_text()
+    assert '"tamper-me",4' in text
+    data.write_text(text.replace('"tamper-me",4', '"tamper-me",5'))
+    code, report = _verify(capsys, mariadb, mariadb_db, sink_uri.replace(str(out), str(copy)))
+    assert code == 1, report
+    assert "key k='tamper-me':" in report
+    assert "source: (k='tamper-me', n='4')" in report and "output: (k='tamper-me', n='5')" in report
+
+
+def test_missing_output_file_is_a_difference(mariadb: MariaDBServer, mariadb_db: str,
+                                             replicated: tuple[str, Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    sink_uri, out = replicated
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    versions = sorted((copy / mariadb_db / "types").glob("[0-9]*"))
+    assert len(versions) == 2  # before and after the ALTER
+    (data,) = versions[1].glob("*/CDC*.csv")
+    data.unlink()
+    code, report = _verify(capsys, mariadb, mariadb_db, sink_uri.replace(str(out), str(copy)))
+    assert code == 1, report
+    assert f"{mariadb_db}.types" in report and "key id='4':" in report
+
+
+def test_consumed_target_is_compared_too(mariadb: MariaDBServer, mariadb_db: str, replicated: tuple[str, Path],
+                                         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sink_uri, _ = replicated
+    target = tmp_path / "target.db"
+    assert main(["consume", "--sink-uri", sink_uri, "--target", f"sqlite:///{target}"]) == 0
+    code, text = _verify(capsys, mariadb, mariadb_db, sink_uri, "--target", f"sqlite:///{target}")
+    assert code == 0, text
+    assert "source vs output" in text and "target vs output" in text
+    with sqlite3.connect(target) as db:
+        db.execute(f'UPDATE "{mariadb_db}.later" SET v = ? WHERE id = 2', ("TWO",))
+    code, text = _verify(capsys, mariadb, mariadb_db, sink_uri, "--target", f"sqlite:///{target}")
+    assert code == 1, text
+    assert f"{mariadb_db}.later: rows differ" in text
+    assert "target: (id='2', v='TWO')" in text and "output: (id='2', v='two')" in text
+    assert "source vs output at" in text and "source vs output" in text.split("target vs output")[0]
+
+
+def test_lagging_output_waits_then_exits_3_and_verifies_once_caught_up(
+        mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_workload(mariadb, mariadb_db, rotate_between=True)
+    files = mariadb.binlog_files()
+    out = tmp_path / "out"
+    sink_uri = _replicate(mariadb, mariadb_db, out, files[:-1])  # only the first half
+    started = time.monotonic()
+    code, text = _verify(capsys, mariadb, mariadb_db, sink_uri, "--wait", "1")
+    assert code == 3, text
+    assert time.monotonic() - started >= 1.0
+    assert "the output lags" in text and files[-1].name in text
+    _replicate(mariadb, mariadb_db, out, files)  # resumes from the checkpoint and catches up
+    code, text = _verify(capsys, mariadb, mariadb_db, sink_uri, "--wait", "1")
+    assert code == 0, text
+
+
+def test_mysql_target_is_compared(mariadb: MariaDBServer, mariadb_db: str, replicated: tuple[str, Path],
+                                  mariadb_factory: Callable[..., MariaDBServer],
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    sink_uri, _ = replicated
+    second = mariadb_factory()
+    second.create_user("writer", "writer-secret", "ALL PRIVILEGES")
+    target = f"mysql://writer:writer-secret@{second.host}:{second.port}/"
+    assert main(["consume", "--sink-uri", sink_uri, "--target", target]) == 0
+    code, text = _verify(capsys, mariadb, mariadb_db, sink_uri, "--target", target)
+    assert code == 0, text
+    assert "writer-secret" not in text
+    second.execute_script("SET SESSION sql_log_bin = 0; DELETE FROM nopk WHERE a = 1 LIMIT 1",
+                          database=mariadb_db)
+    code, text = _verify(capsys, mariadb, mariadb_db, sink_uri, "--target", target)
+    assert code == 1, text
+    assert f"{mariadb_db}.nopk: rows differ" in text
+    assert "target: (a='1', s='dup')" in text and "output: 2 x (a='1', s='dup')" in text
+
+
+def test_output_past_every_snapshot_is_reported_as_a_moving_source(mariadb: MariaDBServer, tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    ahead = AssemblerState(5, SourcePosition("mysql-bin.999999", 4, ""), "{}")
+    store.put(RESUME_KEY, ResumeRecord(5, ahead, "mysql://x:***@h:1/", "cf").to_json())
+    with pytest.raises(CannotVerify, match=r"the source moved during every one of \d+ snapshots"):
+        align(mariadb.uri(), store, wait_s=0.3, poll_s=0.05)
+
+
+def test_bad_target_and_missing_sides_are_config_errors(mariadb: MariaDBServer, replicated: tuple[str, Path],
+                                                        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sink_uri, _ = replicated
+    assert main(["verify", "--sink-uri", sink_uri]) == 2
+    assert main(["verify", "--sink-uri", sink_uri, "--target", f"sqlite:///{tmp_path}/none.db"]) == 2
+    assert not (tmp_path / "none.db").exists()
+    assert "no such SQLite file" in capsys.readouterr().err
