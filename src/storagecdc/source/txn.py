@@ -345,7 +345,8 @@ class TransactionAssembler:
         if not self._in_txn:
             self._begin(ev)
             self._implicit = True
-        if self._filter.match(TableName(tm.schema, tm.table)):
+        name = TableName(tm.schema, tm.table)
+        if self._filter.match(name) and name not in self._require_tracker().sequences:
             batch = self._decode(ev, tm)
             self._seq += len(batch.rows)
             self._rows += len(batch.rows)

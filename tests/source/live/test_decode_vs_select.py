@@ -249,14 +249,6 @@ SYSTEM_VERSIONING_BUG = (
     "SchemaError 'TABLE_MAP has 4 columns, the tracked schema (version ...) has 2', with FULL metadata and NO_LOG "
     "alike, and the changefeed stops"
 )
-SEQUENCE_BUG = (
-    "product bug: MariaDB's CREATE SEQUENCE is neither tracked nor passed over, but NEXTVAL() logs a rows event "
-    "of the sequence: with binlog_row_metadata=NO_LOG it raises SchemaError 'columns of table <db>.sq at "
-    "<file>:<pos> are unknown' and the changefeed stops (with FULL metadata the sequence's rows come out as "
-    "RowChanges of a table no DDL event created)"
-)
-
-
 def _run_small(server: MariaDBServer, db: str, sql: str) -> str:
     """Run ``sql`` in the (existing) database ``db`` in a new binlog file; that file's name."""
     server.flush_logs()
@@ -290,7 +282,6 @@ def test_system_versioned_table(mariadb: MariaDBServer, mariadb_db: str) -> None
     )
 
 
-@pytest.mark.xfail(strict=True, raises=SchemaError, reason=SEQUENCE_BUG)
 def test_sequence_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str) -> None:
     with mariadb.restarted(binlog_row_metadata="NO_LOG"):
         _decode_small(

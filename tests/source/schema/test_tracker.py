@@ -385,3 +385,14 @@ def test_server_collation_from_query_event() -> None:
     assert info is not None and (info.columns[0].charset, info.columns[0].collation) == (
         "latin1", "latin1_swedish_ci")
     assert tr.server_charset == ("latin1", "latin1_swedish_ci")
+
+
+def test_sequences_are_remembered_and_pass_as_no_ddl() -> None:
+    tracker = SchemaTracker(flavor="mariadb")
+    assert tracker.apply_query("CREATE SEQUENCE IF NOT EXISTS `s q` START WITH 10", "db", 5) is None
+    assert tracker.apply_query("CREATE OR REPLACE SEQUENCE other.s2", "db", 6) is None
+    assert tracker.sequences == {TableName("db", "s q"), TableName("other", "s2")}
+    restored = SchemaTracker.from_json(tracker.to_json())
+    assert restored.sequences == tracker.sequences
+    assert tracker.apply_query("DROP SEQUENCE IF EXISTS `s q`, other.s2", "db", 7) is None
+    assert not tracker.sequences

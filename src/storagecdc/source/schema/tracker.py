@@ -24,6 +24,7 @@ from . import charsets, loader
 from .columnops import MARIADB, MYSQL, AlterResult, alter_ddl_type, apply_alter, resolve_column
 from .jsonstate import table_from_json, table_to_json
 from .parse import parse_ddl
+from .sequences import sequence_statement
 from .statements import (
     AlterDatabase,
     AlterTable,
@@ -84,6 +85,8 @@ class SchemaTracker:
         self.ignore_ddl = [re.compile(p) for p in ignore_ddl]
         self.databases: dict[str, tuple[str, str]] = {}
         self.tables: dict[TableName, TrackedTable] = {}
+        self.sequences: set[TableName] = set()
+        """MariaDB sequences: their rows events are the server's bookkeeping and are passed over."""
         self.next_table_id = 1
         self._map_cache: dict[int, tuple[TableMap, TableInfo]] = {}
 
@@ -148,6 +151,14 @@ class SchemaTracker:
         if server_collation_id is not None:
             cs, coll = charsets.collation_by_id(server_collation_id)
             self.server_charset = (cs, coll or charsets.default_collation(cs))
+        sequence = sequence_statement(query, default_schema)
+        if sequence is not None:
+            verb, names = sequence
+            if verb == "drop":
+                self.sequences.difference_update(names)
+            else:
+                self.sequences.update(names)
+            return None
         try:
             stmt = parse_ddl(query)
         except SchemaError as exc:
@@ -316,6 +327,7 @@ class SchemaTracker:
                 {**table_to_json(t.info), "charset": list(t.charset), "pending": t.pending}
                 for _, t in sorted(self.tables.items())
             ],
+            "sequences": [[n.schema, n.table] for n in sorted(self.sequences)],
         }
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -335,6 +347,7 @@ class SchemaTracker:
                 info = table_from_json(rec)
                 tracker.tables[info.name] = TrackedTable(info, (rec["charset"][0], rec["charset"][1]),
                                                          bool(rec["pending"]))
+            tracker.sequences = {TableName(str(a), str(b)) for a, b in doc.get("sequences", [])}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SchemaError(f"schema state cannot be read: {exc}") from exc
         return tracker
