@@ -29,7 +29,9 @@ _ENV_STORE = {
     "STORAGECDC_SINK_SECRET_ACCESS_KEY": "secret-access-key",
     "STORAGECDC_SINK_SESSION_TOKEN": "session-token",
 }
-_TOP_KEYS = {"changefeed-id", "source", "sink", "scheduler", "sync-point", "filter", "metrics-port"}
+_TOP_KEYS = {"changefeed-id", "lease", "lease-wait", "source", "sink", "scheduler", "sync-point", "filter",
+             "metrics-port"}
+DEFAULT_LEASE = "30s"
 _SOURCE_KEYS = {"uri", "start", "schema-file", "ignore-ddl", "server-charset", "snapshot", "max-buffered-rows"}
 _SCHEDULER_KEYS = {"split-tables"}
 _SYNC_POINT_KEYS = {"enable", "interval"}
@@ -80,6 +82,10 @@ class ChangefeedConfig:
     """Syncpoint interval; None when syncpoints are off."""
     filter_rules: tuple[str, ...] = ("*.*",)
     metrics_port: int | None = None
+    lease_ms: int = 30_000
+    """The owner record's lease: a process that stops renewing it is taken over this long after."""
+    lease_wait_ms: int = 60_000
+    """How long a run waits for another process's live lease before it gives up (``FencedError``)."""
 
     def table_filter(self) -> TableFilter:
         return TableFilter(self.filter_rules)
@@ -145,6 +151,10 @@ def load_config(
     sync_enabled = bool(overrides.pop("sync_point", sync.get("enable", False)))
     interval = overrides.pop("sync_point_interval", None) or sync.get("interval", "10m")
     metrics_port = overrides.pop("metrics_port", None) or doc.get("metrics-port")
+    lease_ms = parse_duration_ms("lease", doc.get("lease", DEFAULT_LEASE))
+    if lease_ms < 1000:
+        raise ConfigError(f"lease must be at least 1s, got {doc.get('lease')!r}")
+    lease_wait_ms = parse_duration_ms("lease-wait", doc["lease-wait"]) if "lease-wait" in doc else 2 * lease_ms
     if overrides:
         raise ConfigError(f"unknown override(s): {', '.join(sorted(overrides))}")
     return ChangefeedConfig(
@@ -157,6 +167,8 @@ def load_config(
         sync_point_interval_ms=parse_duration_ms("sync-point.interval", interval) if sync_enabled else None,
         filter_rules=rules,
         metrics_port=int(metrics_port) if metrics_port else None,
+        lease_ms=lease_ms,
+        lease_wait_ms=lease_wait_ms,
     )
 
 

@@ -1,16 +1,25 @@
-"""``storagecdc run``: replicate a source into a sink until the source ends or the process is stopped."""
+"""``storagecdc run``: replicate a source into a sink until the source ends or the process is stopped.
+
+The run first takes the sink prefix's owner record (``runtime.fencing``), so that two processes never write
+one prefix; then it replicates, reporting progress on stderr (``runtime.progress``) and, with
+``--metrics-port``, serving Prometheus metrics (``runtime.metrics``). File sources end with exit 0 and a
+summary line; SIGINT/SIGTERM flush, write the checkpoint and exit 0; a fenced process exits 1.
+"""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 
-from storagecdc.config import load_config
-from storagecdc.model import ts_physical_ms
-from storagecdc.runtime.replicate import replicate
-from storagecdc.storage import redact_uri
+from storagecdc.config import ChangefeedConfig, load_config
+from storagecdc.runtime.changefeed import Changefeed, attached
+from storagecdc.runtime.fencing import FencedStore, PrefixOwner
+from storagecdc.runtime.metrics import RunMetrics
+from storagecdc.runtime.progress import Progress, SourceLag, checkpoint_text
+from storagecdc.runtime.replicate import RunResult, replicate
+from storagecdc.storage import open_store, redact_uri
+from storagecdc.storage.base import ObjectStore
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-table", action="append", metavar="SCHEMA.TABLE=N", help="split a table N ways")
     parser.add_argument("--sync-point-interval", metavar="DURATION", help="write syncpoints, e.g. 10m")
     parser.add_argument("--filter", action="append", metavar="RULE", help="table filter rule (repeatable)")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus metrics on 127.0.0.1:PORT")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar or periodic status lines")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,19 +45,65 @@ def run(args: argparse.Namespace) -> int:
         overrides=_overrides(args),
         env=os.environ,
     )
-    result = replicate(config, until=args.until, handle_signals=True)
+    result = _replicate_owned(config, args)
     c = result.counters
-    checkpoint = result.checkpoint_ts
-    when = dt.datetime.fromtimestamp(ts_physical_ms(checkpoint) / 1000, dt.UTC).isoformat(sep=" ", timespec="seconds")
     pos = result.position
     resumed = f" (resumed from {result.resumed_from})" if result.resumed_from is not None else ""
     print(
         f"replicated {c.rows} rows in {c.transactions} transactions, {c.ddl} DDL, {c.syncpoints} syncpoints "
-        f"from {result.source} to {redact_uri(config.sink_uri)}{resumed}; checkpoint {checkpoint} ({when} UTC) "
-        f"at {pos.file}:{pos.offset}",
+        f"from {result.source} to {redact_uri(config.sink_uri)}{resumed}; checkpoint "
+        f"{checkpoint_text(result.checkpoint_ts)} at {pos.file}:{pos.offset}",
         file=sys.stderr,
     )
     return 0
+
+
+class _Hooks:
+    """``RunHooks``: the changefeed writes through the fence (and the metrics); progress and metrics watch it."""
+
+    def __init__(self, owner: PrefixOwner, progress: Progress | None, metrics: RunMetrics | None) -> None:
+        self._owner = owner
+        self._progress = progress
+        self._metrics = metrics
+
+    def wrap_store(self, store: ObjectStore) -> ObjectStore:
+        if self._metrics is not None:
+            store = self._metrics.wrap_store(store)
+        return FencedStore(store, self._owner)
+
+    def started(self, feed: Changefeed) -> None:
+        self._owner.on_fenced(feed.stop)
+        if self._progress is not None:
+            self._progress.started(feed)
+        if self._metrics is not None:
+            self._metrics.started(feed)
+
+
+def _replicate_owned(config: ChangefeedConfig, args: argparse.Namespace) -> RunResult:
+    """Take the prefix, replicate with progress and metrics attached, release the prefix."""
+    lag = SourceLag(config)
+    metrics = RunMetrics(lag, config.sink.date_separator) if config.metrics_port is not None else None
+    progress = None if args.no_progress else Progress(sys.stderr, lag)
+    lease_store = open_store(config.sink_uri, config.store_options)
+    owner = PrefixOwner(lease_store, config.changefeed_id, lease_ms=config.lease_ms, wait_ms=config.lease_wait_ms)
+    try:
+        if metrics is not None and config.metrics_port is not None:
+            metrics.serve(config.metrics_port)
+        owner.acquire()
+        try:
+            with attached(_Hooks(owner, progress, metrics)):
+                result = replicate(config, until=args.until, handle_signals=True)
+        finally:
+            if progress is not None:
+                progress.close()
+        if owner.fenced is not None:
+            raise owner.fenced
+        return result
+    finally:
+        owner.release()
+        lease_store.close()
+        if metrics is not None:
+            metrics.close()
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -60,4 +117,6 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         out["schema_file"] = args.schema
     if args.split_table:
         out["split_tables"] = args.split_table
+    if args.metrics_port is not None:
+        out["metrics_port"] = args.metrics_port
     return out

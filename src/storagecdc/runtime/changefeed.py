@@ -6,13 +6,20 @@ drives the in-process transport until the maintainer has finished the barrier (W
 to the others) before it reads further. Periodically it flushes tables whose oldest change is older than
 the flush interval, lets idle dispatchers advance, and publishes the checkpoint: first the resume record,
 then (through the table-trigger dispatcher) the ``metadata`` object.
+
+``storagecdc run`` attaches ``RunHooks`` (fencing, progress, metrics) to the changefeed that ``replicate()``
+builds with ``with attached(hooks): replicate(...)``: the hooks wrap its object store and see it start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from storagecdc.config import ChangefeedConfig
 from storagecdc.dispatcher.block import BlockingDispatcher
@@ -20,7 +27,7 @@ from storagecdc.dispatcher.node import DispatcherNode
 from storagecdc.dispatcher.router import Span, ddl_blocks_table, parse_table, slice_rows
 from storagecdc.dispatcher.table_dispatcher import TableDispatcher
 from storagecdc.dispatcher.trigger import TableTriggerDispatcher
-from storagecdc.errors import BarrierProtocolError
+from storagecdc.errors import BarrierProtocolError, SourceError
 from storagecdc.maintainer.maintainer import ClosedSpan, Maintainer
 from storagecdc.messages import TRIGGER_ID, BlockStage, InProcessTransport, SpanInfo
 from storagecdc.model import (
@@ -58,6 +65,36 @@ class Counters:
     ddl: int = 0
     syncpoints: int = 0
     checkpoint_ts: int = 0
+    rows_by_table: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(``schema.table``, op letter I/U/D) -> rows."""
+    barriers: int = 0
+    barrier_seconds: float = 0.0
+    """Wall time spent in block events (local flush, WAITING, WRITE, PASS), summed over ``barriers``."""
+
+
+class RunHooks(Protocol):
+    """What ``storagecdc run`` attaches to its changefeed (see ``attached``)."""
+
+    def wrap_store(self, store: ObjectStore) -> ObjectStore:
+        """The store the changefeed writes through (fencing, metrics), wrapping ``store``."""
+        ...
+
+    def started(self, feed: Changefeed) -> None:
+        """The changefeed exists and is about to read its source."""
+        ...
+
+
+_HOOKS: ContextVar[RunHooks | None] = ContextVar("storagecdc_run_hooks", default=None)
+
+
+@contextlib.contextmanager
+def attached(hooks: RunHooks) -> Iterator[None]:
+    """Every ``Changefeed`` built inside the block (by ``replicate()``) is given ``hooks``."""
+    token = _HOOKS.set(hooks)
+    try:
+        yield
+    finally:
+        _HOOKS.reset(token)
 
 
 class Changefeed:
@@ -74,6 +111,9 @@ class Changefeed:
         clock: Callable[[], int] = wall_clock_ms,
         start_ts: int | None = None,
     ) -> None:
+        hooks = _HOOKS.get()
+        if hooks is not None:
+            store = hooks.wrap_store(store)
         self.config = config
         self.store = store
         self.assembler = assembler
@@ -99,6 +139,8 @@ class Changefeed:
         self._sync_interval = interval
         self._next_sync = 0
         self._stopping = False
+        if hooks is not None:
+            hooks.started(self)
 
     # ---- public ------------------------------------------------------------------------------------------
 
@@ -115,7 +157,7 @@ class Changefeed:
 
         Returns the final checkpoint: every change with a commit-ts at or below it is durable.
         """
-        for change in changes:
+        for change in self._durable_before_damage(changes):
             if isinstance(change, RowChanges):
                 self._rows(change)
             elif isinstance(change, TxnCommit):
@@ -131,6 +173,17 @@ class Changefeed:
                 if self._stopping:
                     break
         return self.finish()
+
+    def _durable_before_damage(self, changes: Iterable[ChangeEvent]) -> Iterable[ChangeEvent]:
+        """On a ``SourceError`` (damaged input), finish first: every complete transaction before the damage
+        becomes durable and checkpointed (rows of an unfinished one are buffered only if it was streamed,
+        and then nothing is flushed), then the error propagates."""
+        try:
+            yield from changes
+        except SourceError:
+            if not self._touched:
+                self.finish()
+            raise
 
     def finish(self) -> int:
         """Flush everything, publish the final checkpoint and close the sink."""
@@ -162,6 +215,9 @@ class Changefeed:
                     d.append(part)
                     self._touched.add(d)
         self.counters.rows += len(change.rows)
+        key = (str(change.table.name), change.op.value)
+        by_table = self.counters.rows_by_table
+        by_table[key] = by_table.get(key, 0) + len(change.rows)
 
     def _commit(self, commit: TxnCommit) -> None:
         self._before(commit.commit_ts)
@@ -213,12 +269,15 @@ class Changefeed:
         self.counters.syncpoints += 1
 
     def _block(self, event: DDLEvent | SyncPointEvent, spans: list[TableDispatcher]) -> None:
+        began = time.monotonic()
         trigger = self._require_trigger()
         if TableTriggerDispatcher.wants(event):
             trigger.block(event)
         for d in spans:
             d.block(event)
         self._settle()
+        self.counters.barriers += 1
+        self.counters.barrier_seconds += time.monotonic() - began
 
     # ---- dispatchers (DispatcherControl for the maintainer) ---------------------------------------------
 

@@ -1,0 +1,180 @@
+"""Fencing one ``storagecdc run`` process against every other on the same sink prefix.
+
+``PrefixOwner`` holds the owner record (``storage.owner.OwnerLease``) for one run:
+
+1. ``acquire()`` at start, before the resume record is read: the record is written with a new epoch by a
+   conditional write. A live lease of another process is waited out for up to ``lease-wait``, then the run
+   stops with ``FencedError``; a stale record (its holder died and stopped renewing) is taken over once its
+   lease has expired.
+2. A daemon thread renews the lease every third of ``lease``. When a renewal finds a newer epoch the process
+   is fenced: the error is kept, the changefeed is asked to stop, and every later write raises it.
+3. ``FencedStore`` wraps the changefeed's object store: the checkpoint (``metadata``), the resume record,
+   schema files and syncpoint markers are written only after ``check()`` (the stored record is read back and
+   must still be this process's); any other write (data and index files) only while this process's own
+   lease has not run out (``guard()``: no request unless the lease must be renewed first). So a process that
+   was paused past its lease (and was taken over meanwhile) writes nothing when it wakes up.
+4. ``release()`` on exit (clean or not, unless fenced) expires the lease so the next run starts at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from storagecdc.errors import FencedError, StorageCdcError
+from storagecdc.runtime.resume import RESUME_KEY
+from storagecdc.storage.base import ObjectInfo, ObjectStore
+from storagecdc.storage.owner import OwnerLease, OwnerRecord
+from storagecdc.storage.paths import METADATA_KEY, SYNCPOINT_PREFIX, parse_schema_file_key
+
+log = logging.getLogger(__name__)
+
+class PrefixOwner:
+    """This process's hold on a sink prefix. ``check``/``guard`` are thread-safe with the renewal thread."""
+
+    def __init__(self, store: ObjectStore, changefeed_id: str, *, lease_ms: int, wait_ms: int) -> None:
+        self._lease = OwnerLease(store, changefeed_id, lease_ms=lease_ms)
+        self._lease_ms = lease_ms
+        self._wait_ms = wait_ms
+        self._lock = threading.Lock()
+        self._error: FencedError | None = None
+        self._on_fenced: list[Callable[[], None]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def record(self) -> OwnerRecord | None:
+        return self._lease.record
+
+    @property
+    def fenced(self) -> FencedError | None:
+        """The error that fenced this process, if one did."""
+        return self._error
+
+    def on_fenced(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (e.g. the changefeed's ``stop``) when the renewal thread finds a newer owner."""
+        self._on_fenced.append(callback)
+
+    def acquire(self) -> OwnerRecord:
+        """Take the prefix (waiting for up to ``wait_ms``) and start renewing the lease."""
+        record = self._lease.acquire(self._wait_ms / 1000)
+        log.info("this process owns the sink prefix: epoch %d, holder %s", record.epoch, record.holder)
+        self._thread = threading.Thread(target=self._renew_loop, name="storagecdc-lease", daemon=True)
+        self._thread.start()
+        return record
+
+    def check(self) -> None:
+        """Before a checkpoint or block-event write: the stored owner record must still be ours."""
+        with self._lock:
+            self._raise_if_fenced()
+            try:
+                self._lease.check()
+            except FencedError as exc:
+                self._error = exc
+                raise
+
+    def guard(self) -> None:
+        """Before any other write: our lease must not have run out (it is renewed first when short)."""
+        with self._lock:
+            self._raise_if_fenced()
+            record = self._lease.record
+            if record is None:
+                raise FencedError("the sink's owner lease was released; this process writes nothing more")
+            if record.lease_expires_ms - _now_ms() < self._lease_ms // 3:
+                self._renew_locked()
+
+    def release(self) -> None:
+        """Stop renewing; expire the lease unless another process fenced this one."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            if self._error is None:
+                self._lease.release()
+
+    def _raise_if_fenced(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _renew_locked(self) -> None:
+        try:
+            self._lease.renew()
+        except FencedError as exc:
+            self._error = exc
+            raise
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self._lease_ms / 3000):
+            with self._lock:
+                if self._error is not None or self._lease.record is None:
+                    return
+                try:
+                    self._renew_locked()
+                    continue
+                except FencedError:
+                    pass
+                except StorageCdcError as exc:  # a transient store error: the next round tries again
+                    log.warning("renewing the owner lease failed: %s", exc)
+                    continue
+            log.debug("fenced: %s", self._error)
+            for callback in self._on_fenced:
+                callback()
+            return
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def needs_check(key: str) -> bool:
+    """True for the writes that ``check()`` guards: checkpoint, resume record, schema files, syncpoints."""
+    return (key in (METADATA_KEY, RESUME_KEY) or key.startswith(SYNCPOINT_PREFIX)
+            or parse_schema_file_key(key) is not None)
+
+
+class FencedStore:
+    """An ``ObjectStore`` whose writes happen only while ``owner`` holds the prefix (reads pass through)."""
+
+    def __init__(self, store: ObjectStore, owner: PrefixOwner) -> None:
+        self._store = store
+        self._owner = owner
+
+    @property
+    def display_uri(self) -> str:
+        return self._store.display_uri
+
+    def _before_write(self, key: str) -> None:
+        if needs_check(key):
+            self._owner.check()
+        else:
+            self._owner.guard()
+
+    def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+        self._before_write(key)
+        self._store.put(key, data, create_only=create_only)
+
+    def get(self, key: str) -> bytes:
+        return self._store.get(key)
+
+    def exists(self, key: str) -> bool:
+        return self._store.exists(key)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return self._store.list(prefix)
+
+    def delete(self, key: str) -> None:
+        self._before_write(key)
+        self._store.delete(key)
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        return self._store.get_versioned(key)
+
+    def put_if_version(self, key: str, data: bytes, version: str | None) -> str:
+        self._before_write(key)
+        return self._store.put_if_version(key, data, version)
+
+    def close(self) -> None:
+        self._store.close()

@@ -1,0 +1,180 @@
+"""Prometheus metrics of one ``storagecdc run``, served over HTTP on 127.0.0.1 (``--metrics-port``).
+
+Metric (type, labels): meaning.
+
+- ``storagecdc_rows_total`` (counter, table, op): row changes read, by ``schema.table`` and op ``I``/``U``/``D``.
+- ``storagecdc_transactions_total``, ``storagecdc_ddl_total``, ``storagecdc_syncpoints_total`` (counters).
+- ``storagecdc_data_files_written_total`` / ``storagecdc_data_bytes_written_total`` (counters, table): data
+  files written and their bytes (a data file holds every op of its table, so bytes have no op label).
+- ``storagecdc_flush_duration_seconds`` (histogram): from a data file's upload to its index file's, per file.
+- ``storagecdc_barrier_duration_seconds`` (summary): block events (DDL, syncpoint) from the local flush to
+  the last PASS.
+- ``storagecdc_checkpoint_ts`` (gauge) and ``storagecdc_checkpoint_lag_seconds`` (gauge): now minus the
+  checkpoint's physical time.
+- ``storagecdc_source_lag_bytes`` (gauge): bytes of source still to read (files: to their end; live: the
+  server's binary logs after our position). Absent while unknown.
+
+Labels carry table names only: never a URI, a user, a key or a password.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.registry import Collector
+
+from storagecdc.model import ts_physical_ms
+from storagecdc.runtime.progress import SourceLag
+from storagecdc.storage.base import ObjectInfo, ObjectStore
+from storagecdc.storage.paths import DateSeparator, parse_data_file_key, parse_index_file_key
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from storagecdc.runtime.changefeed import Changefeed
+
+FLUSH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class RunMetrics:
+    """The metrics of one run in a registry of their own (``registry``)."""
+
+    def __init__(self, lag: SourceLag, date_separator: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._separator = DateSeparator(date_separator)
+        self._files = Counter("storagecdc_data_files_written", "Data files written.", ["table"],
+                              registry=self.registry)
+        self._bytes = Counter("storagecdc_data_bytes_written", "Bytes of data files written.", ["table"],
+                              registry=self.registry)
+        self._flush = Histogram("storagecdc_flush_duration_seconds",
+                                "Seconds from a data file's upload to its index file's.", buckets=FLUSH_BUCKETS,
+                                registry=self.registry)
+        self._feed_collector = _FeedCollector(lag, clock)
+        self.registry.register(self._feed_collector)
+        self._flushing: dict[str, float] = {}
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def started(self, feed: Changefeed) -> None:
+        self._feed_collector.feed = feed
+
+    def wrap_store(self, store: ObjectStore) -> ObjectStore:
+        return MeteredStore(store, self)
+
+    def serve(self, port: int) -> int:
+        """Serve ``/metrics`` on 127.0.0.1:``port`` (0: any free port); the port it listens on."""
+        self._server, self._thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
+        return int(self._server.server_port)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def before_put(self, key: str) -> None:
+        """Called before each write: a data file starts a flush."""
+        data = parse_data_file_key(key, self._separator)
+        if data is not None:
+            self._flushing[data.dir.key_prefix() + (data.dispatcher_id or "")] = time.monotonic()
+
+    def after_put(self, key: str, size: int) -> None:
+        """Called after each successful write: data files are counted, an index file ends its flush."""
+        data = parse_data_file_key(key, self._separator)
+        if data is not None:
+            table = f"{data.dir.schema}.{data.dir.table}"
+            self._files.labels(table).inc()
+            self._bytes.labels(table).inc(size)
+            return
+        index = parse_index_file_key(key, self._separator)
+        if index is not None:
+            began = self._flushing.pop(index.dir.key_prefix() + (index.dispatcher_id or ""), None)
+            if began is not None:
+                self._flush.observe(time.monotonic() - began)
+
+
+class _FeedCollector(Collector):
+    """Reads the changefeed's counters at scrape time (a scrape never waits for the changefeed)."""
+
+    def __init__(self, lag: SourceLag, clock: Callable[[], float]) -> None:
+        self.feed: Changefeed | None = None
+        self._lag = lag
+        self._clock = clock
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        feed = self.feed
+        if feed is None:
+            return []
+        c = feed.counters
+        rows = CounterMetricFamily("storagecdc_rows", "Row changes read, by table and op.", labels=["table", "op"])
+        for (table, op), n in sorted(dict(c.rows_by_table).items()):
+            rows.add_metric([table, op], n)
+        out: list[Metric] = [
+            rows,
+            CounterMetricFamily("storagecdc_transactions", "Transactions replicated.", value=c.transactions),
+            CounterMetricFamily("storagecdc_ddl", "DDL events replicated.", value=c.ddl),
+            CounterMetricFamily("storagecdc_syncpoints", "Syncpoints written.", value=c.syncpoints),
+            SummaryMetricFamily("storagecdc_barrier_duration_seconds",
+                                "Block events from the local flush to the last PASS.",
+                                count_value=c.barriers, sum_value=c.barrier_seconds),
+            GaugeMetricFamily("storagecdc_checkpoint_ts", "The published checkpoint (commit-ts).",
+                              value=c.checkpoint_ts),
+        ]
+        if c.checkpoint_ts:
+            lag = self._clock() - ts_physical_ms(c.checkpoint_ts) / 1000
+            out.append(GaugeMetricFamily("storagecdc_checkpoint_lag_seconds",
+                                         "Now minus the checkpoint's physical time.", value=lag))
+        left = self._lag.remaining(feed.assembler.position)
+        if left is not None:
+            out.append(GaugeMetricFamily("storagecdc_source_lag_bytes", "Bytes of source still to read.",
+                                         value=left))
+        return out
+
+
+class MeteredStore:
+    """An ``ObjectStore`` that reports its data and index file writes to ``RunMetrics``."""
+
+    def __init__(self, store: ObjectStore, metrics: RunMetrics) -> None:
+        self._store = store
+        self._metrics = metrics
+
+    @property
+    def display_uri(self) -> str:
+        return self._store.display_uri
+
+    def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+        self._metrics.before_put(key)
+        self._store.put(key, data, create_only=create_only)
+        self._metrics.after_put(key, len(data))
+
+    def get(self, key: str) -> bytes:
+        return self._store.get(key)
+
+    def exists(self, key: str) -> bool:
+        return self._store.exists(key)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return self._store.list(prefix)
+
+    def delete(self, key: str) -> None:
+        self._store.delete(key)
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        return self._store.get_versioned(key)
+
+    def put_if_version(self, key: str, data: bytes, version: str | None) -> str:
+        return self._store.put_if_version(key, data, version)
+
+    def close(self) -> None:
+        self._store.close()
