@@ -3,9 +3,13 @@
 For each request a fault plan decides one of:
 
 - ``PASS``: forward and relay the answer;
-- ``SLOWDOWN`` / ``UNAVAILABLE``: answer 503 (S3 ``SlowDown`` / ``ServiceUnavailable``) without forwarding;
+- ``LATENCY``: wait ``FaultProxy.latency_s``, then forward and relay the answer;
+- ``SLOWDOWN`` / ``UNAVAILABLE`` / ``INTERNAL``: answer 503 ``SlowDown`` / 503 ``ServiceUnavailable`` / 500
+  ``InternalError`` without forwarding;
 - ``RESET_BEFORE``: reset the client's connection without forwarding;
-- ``RESET_AFTER``: forward (the write lands), then reset the client's connection (the answer is lost).
+- ``RESET_AFTER``: forward (the write lands), then reset the client's connection (the answer is lost);
+- ``DENY`` / ``NO_BUCKET``: answer 403 ``AccessDenied`` / 404 ``NoSuchBucket`` without forwarding (permanent
+  failures, for plans that turn a store away in the middle of a run).
 
 The proxy records every forwarded request with the upstream status, so tests can count how often a write
 really landed. The Host header is forwarded unchanged, so SigV4 signatures stay valid.
@@ -19,6 +23,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,10 +32,25 @@ from urllib.parse import urlsplit
 
 class Fault(enum.Enum):
     PASS = "pass"
+    LATENCY = "latency"
     SLOWDOWN = "slowdown"
     UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
     RESET_BEFORE = "reset-before"
     RESET_AFTER = "reset-after"
+    DENY = "deny"
+    NO_BUCKET = "no-bucket"
+
+
+TRANSIENT = (Fault.LATENCY, Fault.SLOWDOWN, Fault.UNAVAILABLE, Fault.INTERNAL, Fault.RESET_BEFORE, Fault.RESET_AFTER)
+"""The faults a client must ride out by retrying."""
+_ANSWERS = {
+    Fault.SLOWDOWN: (503, "SlowDown"),
+    Fault.UNAVAILABLE: (503, "ServiceUnavailable"),
+    Fault.INTERNAL: (500, "InternalError"),
+    Fault.DENY: (403, "AccessDenied"),
+    Fault.NO_BUCKET: (404, "NoSuchBucket"),
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +68,7 @@ _ERROR_BODY = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</C
 _HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "expect", "proxy-connection"})
 
 
-def random_plan(rate: float, seed: int, faults: tuple[Fault, ...] = tuple(Fault)[1:]) -> FaultPlan:
+def random_plan(rate: float, seed: int, faults: tuple[Fault, ...] = TRANSIENT) -> FaultPlan:
     """Fault ``rate`` of all requests, choosing uniformly among ``faults``; deterministic per seed."""
     rng = random.Random(seed)
     lock = threading.Lock()
@@ -70,10 +90,11 @@ class _QuietServer(ThreadingHTTPServer):
 class FaultProxy:
     """``with FaultProxy(upstream_url, plan) as proxy: ... proxy.endpoint ...``"""
 
-    def __init__(self, upstream: str, plan: FaultPlan) -> None:
+    def __init__(self, upstream: str, plan: FaultPlan, *, latency_s: float = 0.1) -> None:
         parts = urlsplit(upstream)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.plan = plan
+        self.latency_s = latency_s
         self.forwarded: list[Forwarded] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -120,12 +141,11 @@ class FaultProxy:
                 if fault is Fault.RESET_BEFORE:
                     self._reset()
                     return
-                if fault is Fault.SLOWDOWN:
-                    self._error(503, "SlowDown")
+                if fault in _ANSWERS:
+                    self._error(*_ANSWERS[fault])
                     return
-                if fault is Fault.UNAVAILABLE:
-                    self._error(503, "ServiceUnavailable")
-                    return
+                if fault is Fault.LATENCY:
+                    time.sleep(proxy.latency_s)
                 upstream = http.client.HTTPConnection(*proxy._upstream, timeout=60)
                 try:
                     upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
