@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from storagecdc.consumer.sqlite_values import to_sqlite
@@ -44,7 +45,7 @@ def test_sqlite_representation_canonicalises_like_the_server_value() -> None:
     assert canonicalizer(col)(store(value)) == canonicalizer(col)(value) == "2020-05-06 07:08:09.000010"
 
 
-def _side(label: str, rows: dict[str, list[tuple[object, ...]]]) -> SqliteSide:
+def _side(label: str, rows: Mapping[str, Sequence[tuple[int, str | None]]]) -> SqliteSide:
     db = sqlite3.connect(":memory:")
     names = []
     for table, data in rows.items():

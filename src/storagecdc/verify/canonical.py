@@ -46,6 +46,8 @@ _SEP = "\x1e"
 
 
 def _int(v: Any) -> str:
+    if v.__class__ is int:
+        return str(v)
     if isinstance(v, bytes):
         return str(int.from_bytes(v, "big"))
     return str(int(v))
@@ -87,11 +89,13 @@ def _time(digits: int) -> Canon:
 
 
 def _text(v: Any) -> str:
+    if v.__class__ is str:
+        return v
     return v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else str(v)
 
 
 def _char(v: Any) -> str:
-    return _text(v).rstrip(" ")
+    return (v if v.__class__ is str else _text(v)).rstrip(" ")
 
 
 def _json(v: Any) -> str:
@@ -142,9 +146,9 @@ def canonicalizer(col: ColumnInfo) -> Canon:
 
 def row_values(canons: Sequence[Canon], row: Sequence[Any]) -> tuple[str | None, ...]:
     """A row's canonical values (``None`` for NULL)."""
-    return tuple(None if v is None else c(v) for c, v in zip(canons, row, strict=True))
+    return tuple([None if v is None else c(v) for c, v in zip(canons, row, strict=True)])
 
 
 def row_text(values: Sequence[str | None]) -> str:
     """One string for a row of canonical values (NULL is distinct from every text)."""
-    return _SEP.join(_NULL if v is None else v for v in values)
+    return _SEP.join([_NULL if v is None else v for v in values])

@@ -69,31 +69,30 @@ def _shape(info: TableInfo) -> _Shape:
     return _Shape(tuple(c.name for c in cols), tuple(canonicalizer(c) for c in cols), key)
 
 
-def _digest(text: str, size: int) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=size).digest(), "big")
-
-
-def _canonical_rows(side: Side, name: TableName, shape: _Shape) -> Iterator[tuple[Values, Values]]:
-    """(key, row) canonical values of every row."""
+def _rows(side: Side, name: TableName, shape: _Shape, n: int) -> Iterator[tuple[int, Values, Values]]:
+    """(bucket, key, row) of every row, canonical. The bucket is Python's ``hash`` of the key: stable within
+    this process, which reads both sides."""
     canons, key = shape.canons, shape.key
     for raw in side.rows(name, shape.columns):
         values = row_values(canons, raw)
-        yield tuple(values[i] for i in key), values
+        k = tuple([values[i] for i in key])
+        yield hash(k) % n, k, values
 
 
-def _checksums(rows: Iterable[tuple[Values, Values]], n: int) -> tuple[list[int], list[int]]:
+def _checksums(rows: Iterable[tuple[int, Values, Values]], n: int) -> tuple[list[int], list[int]]:
     counts, sums = [0] * n, [0] * n
-    for key, values in rows:
-        bucket = _digest(row_text(key), 8) % n
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    for bucket, _, values in rows:
         counts[bucket] += 1
-        sums[bucket] = (sums[bucket] + _digest(row_text(values), 16)) & _MASK
+        digest = blake2b(row_text(values).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        sums[bucket] = (sums[bucket] + from_bytes(digest, "big")) & _MASK
     return counts, sums
 
 
-def _bucket_rows(rows: Iterable[tuple[Values, Values]], n: int, wanted: set[int]) -> dict[Values, list[Values]]:
+def _bucket_rows(rows: Iterable[tuple[int, Values, Values]], wanted: set[int]) -> dict[Values, list[Values]]:
     out: dict[Values, list[Values]] = {}
-    for key, values in rows:
-        if _digest(row_text(key), 8) % n in wanted:
+    for bucket, key, values in rows:
+        if bucket in wanted:
             out.setdefault(key, []).append(values)
     return out
 
@@ -124,15 +123,15 @@ def compare_table(a: Side, b: Side, name: TableName, info: TableInfo, *, chunk_s
             return result
     assert result.a_rows is not None and result.b_rows is not None
     n = max(1, -(-max(result.a_rows, result.b_rows) // chunk_size))
-    ca, sa = _checksums(_canonical_rows(a, name, shape), n)
-    cb, sb = _checksums(_canonical_rows(b, name, shape), n)
+    ca, sa = _checksums(_rows(a, name, shape, n), n)
+    cb, sb = _checksums(_rows(b, name, shape, n), n)
     bad = [i for i in range(n) if ca[i] != cb[i] or sa[i] != sb[i]]
     if not bad:
         return result
     result.status = "rows differ"
     wanted = set(bad[:max(1, max_rows)])
-    rows_a = _bucket_rows(_canonical_rows(a, name, shape), n, wanted)
-    rows_b = _bucket_rows(_canonical_rows(b, name, shape), n, wanted)
+    rows_a = _bucket_rows(_rows(a, name, shape, n), wanted)
+    rows_b = _bucket_rows(_rows(b, name, shape, n), wanted)
     result.diffs = _diff(rows_a, rows_b, max(1, max_rows))
     result.detail = f"{len(bad)} of {n} chunks differ"
     return result
