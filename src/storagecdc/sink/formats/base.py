@@ -37,9 +37,20 @@ class TableEncoder(Protocol):
 
     def encode(self, batch: RowChanges) -> Chunk: ...
 
+    def encode_many(self, batches: list[RowChanges]) -> Chunk:
+        """One chunk for several batches, in order (the writer coalesces small batches this way)."""
+        ...
+
     def assemble(self, chunks: list[Chunk]) -> bytes:
         """The bytes of a data file made of ``chunks`` (header and footer included)."""
         ...
+
+
+def join_text_chunks(chunks: list[Chunk]) -> Chunk:
+    """The text chunks of several batches as one."""
+    if len(chunks) == 1:
+        return chunks[0]
+    return Chunk(b"".join(c.data for c in chunks), sum(c.rows for c in chunks), sum(c.size for c in chunks))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from storagecdc.model import ABSENT, ColumnInfo, Op, RowChanges, TableInfo, ts_physical_ms
 from storagecdc.sink.formats import values as V
-from storagecdc.sink.formats.base import Chunk, expand, interleave, transpose
+from storagecdc.sink.formats.base import Chunk, expand, interleave, join_text_chunks, transpose
 from storagecdc.sink.options import SinkOptions
 
 _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029",
@@ -227,6 +227,9 @@ class CanalJsonEncoder:
                 lines.extend(self._lines(_TYPE[part.op], part.rows, part.before, ts, commit_ms))
         data = "".join(lines).encode("utf-8", "surrogateescape")
         return Chunk(data, len(lines), len(data))
+
+    def encode_many(self, batches: list[RowChanges]) -> Chunk:
+        return join_text_chunks([self.encode(b) for b in batches])
 
     def assemble(self, chunks: list[Chunk]) -> bytes:
         return b"".join(c.data for c in chunks)

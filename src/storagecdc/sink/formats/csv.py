@@ -16,7 +16,7 @@ from typing import Any
 from storagecdc.errors import SinkError
 from storagecdc.model import Op, RowChanges, TableInfo
 from storagecdc.sink.formats import values as V
-from storagecdc.sink.formats.base import Chunk, Part, expand, interleave, transpose
+from storagecdc.sink.formats.base import Chunk, Part, expand, interleave, join_text_chunks, transpose
 from storagecdc.sink.options import SinkOptions
 
 Field = Callable[[V.Column], tuple[Sequence[Any], str]]
@@ -179,6 +179,9 @@ class CsvEncoder:
         records = sum(len(p.rows) * (2 if p.paired else 1) for p in parts)
         data = text.encode("utf-8", "surrogateescape")
         return Chunk(data, records, len(data))
+
+    def encode_many(self, batches: list[RowChanges]) -> Chunk:
+        return join_text_chunks([self.encode(b) for b in batches])
 
     def assemble(self, chunks: list[Chunk]) -> bytes:
         body = b"".join(c.data for c in chunks)
