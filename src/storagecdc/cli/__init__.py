@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
+import storagecdc
 from storagecdc import __version__
 from storagecdc.errors import ConfigError, StorageCdcError
 
@@ -30,22 +31,38 @@ COMMANDS: dict[str, str] = {
 log = logging.getLogger("storagecdc")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="storagecdc", description=__doc__.splitlines()[0] if __doc__ else "")
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the ``selected`` command's module is imported (None: all of them, for docs/tests)."""
+    parser = argparse.ArgumentParser(prog="storagecdc", description=storagecdc.__doc__)
     parser.add_argument("--version", action="version", version=f"storagecdc {__version__}")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--debug", action="store_true", help="print tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = import_module(f"storagecdc.cli.{name.replace('-', '_')}")
         cmd = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(cmd)
-        cmd.set_defaults(_run=module.run)
+        if selected is None or name == selected:
+            module = import_module(f"storagecdc.cli.{name.replace('-', '_')}")
+            module.add_arguments(cmd)
+            cmd.set_defaults(_run=module.run)
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str:
+    """The command word of ``argv`` ("" when there is none), skipping the global options."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--log-level":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.debug else getattr(logging, args.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
