@@ -3,7 +3,9 @@
 File sources read their files in order from the resume record's position (or ``--start FILE:OFFSET``, or
 the beginning). A live source starts from the resume record's position, from ``--start``, or (a new
 changefeed) from the server's current position with the current schema read from information_schema; with
-``--until now`` it stops at the position the server had when the changefeed started.
+``--until now`` it stops at the position the server had when the changefeed started. An initial snapshot
+(``storagecdc.snapshot``) hands over the state to start from instead of a resume record: its consistent
+point and the schema it read there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from pathlib import Path
 from storagecdc.config import ChangefeedConfig
 from storagecdc.errors import ConfigError, SourceError
 from storagecdc.model import ChangeEvent, SourcePosition
-from storagecdc.runtime.resume import ResumeRecord
 from storagecdc.source.binlog.decoder import EventDecoder
 from storagecdc.source.binlog.files import iter_binlog_events, resolve_binlog_files
 from storagecdc.source.gtid import MariaDBGtidPos, MySQLGtidSet, parse_gtid_set
@@ -24,7 +25,7 @@ from storagecdc.source.live import LiveSource
 from storagecdc.source.replication_uri import redact
 from storagecdc.source.schema import SchemaTracker
 from storagecdc.source.stream import EventCounter, SchemaOptions
-from storagecdc.source.txn import TransactionAssembler
+from storagecdc.source.txn import AssemblerState, TransactionAssembler
 from storagecdc.table_filter import SYSTEM_SCHEMAS
 
 _FILE_POSITION = re.compile(r"^(?P<file>[^:/\s]+\.\d+):(?P<offset>\d+)$")
@@ -49,7 +50,8 @@ class OpenedSource:
             close()
 
 
-def open_source(config: ChangefeedConfig, resume: ResumeRecord | None, *, until: str | None = None) -> OpenedSource:
+def open_source(config: ChangefeedConfig, resume: AssemblerState | None, *, until: str | None = None) -> OpenedSource:
+    """The configured source from ``resume`` (a resume record's or a snapshot's state), or from its start."""
     src = config.source
     options = SchemaOptions(schema_file=src.schema_file, ignore_ddl=src.ignore_ddl, server_charset=src.server_charset)
     if src.is_live:
@@ -59,7 +61,7 @@ def open_source(config: ChangefeedConfig, resume: ResumeRecord | None, *, until:
     return _open_files(config, options, resume)
 
 
-def _assembler(config: ChangefeedConfig, options: SchemaOptions, resume: ResumeRecord | None,
+def _assembler(config: ChangefeedConfig, options: SchemaOptions, resume: AssemblerState | None,
                load: Callable[[SchemaTracker], None] | None = None) -> TransactionAssembler:
     def make_tracker(start_ts: int, flavor: str) -> SchemaTracker:
         tracker = options.tracker_factory(start_ts, flavor)
@@ -71,15 +73,15 @@ def _assembler(config: ChangefeedConfig, options: SchemaOptions, resume: ResumeR
         make_tracker,
         table_filter=config.table_filter(),
         max_buffered_rows=config.source.max_buffered_rows,
-        resume=resume.state if resume is not None else None,
+        resume=resume,
     )
 
 
-def _open_files(config: ChangefeedConfig, options: SchemaOptions, resume: ResumeRecord | None) -> OpenedSource:
+def _open_files(config: ChangefeedConfig, options: SchemaOptions, resume: AssemblerState | None) -> OpenedSource:
     names = config.source.files
     files = resolve_binlog_files(names[0] if len(names) == 1 else names)
     offset = 4
-    position = _file_start(config.source.start) if resume is None else resume.state.position
+    position = _file_start(config.source.start) if resume is None else resume.position
     if position is not None and position.file:
         index = next((i for i, f in enumerate(files) if f.name in (position.file, position.file + ".gz")), None)
         if index is None:
@@ -103,7 +105,7 @@ def _file_start(start: str | None) -> SourcePosition | None:
     return SourcePosition(Path(name).name, int(offset))
 
 
-def _open_live(config: ChangefeedConfig, options: SchemaOptions, resume: ResumeRecord | None,
+def _open_live(config: ChangefeedConfig, options: SchemaOptions, resume: AssemblerState | None,
                until: str | None) -> OpenedSource:
     uri = config.source.uri
     name = redact(uri)
@@ -111,7 +113,7 @@ def _open_live(config: ChangefeedConfig, options: SchemaOptions, resume: ResumeR
     load: Callable[[SchemaTracker], None] | None = None
     start: SourcePosition | MySQLGtidSet | MariaDBGtidPos | None
     if resume is not None:
-        start = resume.state.position
+        start = resume.position
     elif config.source.start:
         start = _live_start(config.source.start)
     else:

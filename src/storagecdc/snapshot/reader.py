@@ -1,0 +1,160 @@
+"""Reading one table inside a snapshot transaction, in bounded chunks, as rows in the model's conventions.
+
+A table with a primary key is read by keyset pagination: ``WHERE pk > last ORDER BY pk LIMIT n`` (composite
+keys expanded to ``a > x OR (a = x AND b > y)``, which the optimizers turn into an index range), so every
+chunk is one short index range scan and memory holds one chunk. A table without one is read in one pass
+with an unbuffered cursor (pymysql's ``SSCursor``), ``n`` rows at a time.
+
+pymysql already returns most values as ``model`` wants them (ints, ``Decimal``, ``date``/``datetime``/
+``timedelta``, zero dates as text, ``str`` for text and ``bytes`` for binary columns). Only a few column
+types are converted, column by column, and a table without such columns is passed through untouched:
+FLOAT (to its exact 32-bit value), BIT (big-endian bytes to ``int``) and TIMESTAMP (UTC-aware; the session
+time zone is UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql.cursors
+
+from storagecdc.model import ColumnInfo, TableInfo
+
+Row = tuple[Any, ...]
+Converter = Callable[[Any], Any]
+
+_FLOAT = struct.Struct("<f")
+
+
+def _float32(value: Any) -> Any:
+    return _FLOAT.unpack(_FLOAT.pack(value))[0] if isinstance(value, float) else value
+
+
+def _bit(value: Any) -> Any:
+    return int.from_bytes(value, "big") if isinstance(value, bytes) else value
+
+
+def _utc(value: Any) -> Any:
+    return value.replace(tzinfo=dt.UTC) if isinstance(value, dt.datetime) else value
+
+
+_CONVERTERS: dict[str, Converter] = {"FLOAT": _float32, "BIT": _bit, "TIMESTAMP": _utc}
+
+
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """How one table is read: its columns, its key, the SQL of a chunk."""
+
+    info: TableInfo
+    estimated_rows: int
+
+    @property
+    def keyed(self) -> bool:
+        return bool(self.info.pk_indexes)
+
+    def select_list(self) -> str:
+        return ", ".join(_ident(c.name) for c in self.info.columns)
+
+    def first_chunk_sql(self) -> str:
+        return f"SELECT {self.select_list()} FROM {self.info.name.quoted()}{self._order()}"
+
+    def next_chunk_sql(self) -> str:
+        """The chunk after a key: parameters are the key's values, as often as the condition names them."""
+        pk = [_ident(self.info.columns[i].name) for i in self.info.pk_indexes]
+        terms = []
+        for i in range(len(pk)):
+            equal = [f"{c} = %s" for c in pk[:i]]
+            terms.append("(" + " AND ".join([*equal, f"{pk[i]} > %s"]) + ")")
+        where = " OR ".join(terms)
+        return f"SELECT {self.select_list()} FROM {self.info.name.quoted()} WHERE {where}{self._order()}"
+
+    def next_chunk_args(self, key: Row) -> list[Any]:
+        return [v for i in range(len(key)) for v in key[: i + 1]]
+
+    def _order(self) -> str:
+        if not self.keyed:
+            return ""
+        return " ORDER BY " + ", ".join(_ident(self.info.columns[i].name) for i in self.info.pk_indexes)
+
+    def converter(self) -> Callable[[list[Row]], list[Row]] | None:
+        """Converts fetched rows to the model's values; None when they already are."""
+        plan = [(i, _CONVERTERS[c.type_name]) for i, c in enumerate(self.info.columns) if c.type_name in _CONVERTERS]
+        if not plan:
+            return None
+
+        def convert(rows: list[Row]) -> list[Row]:
+            out = []
+            for row in rows:
+                values = list(row)
+                for i, fn in plan:
+                    values[i] = fn(values[i])
+                out.append(tuple(values))
+            return out
+
+        return convert
+
+
+def read_table(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: int) -> Iterator[list[Row]]:
+    """The table's rows, ``chunk_rows`` at a time, in model values (key order for a keyed table)."""
+    convert = plan.converter()
+    chunks = _keyed_chunks(conn, plan, chunk_rows) if plan.keyed else _streamed_chunks(conn, plan, chunk_rows)
+    for rows in chunks:
+        yield convert(rows) if convert is not None else rows
+
+
+def _keyed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: int) -> Iterator[list[Row]]:
+    pk = plan.info.pk_indexes
+    limit = f" LIMIT {chunk_rows}"
+    first = plan.first_chunk_sql() + limit
+    following = plan.next_chunk_sql() + limit
+    args: list[Any] | None = None
+    while True:
+        with conn.cursor() as cur:
+            cur.execute(first if args is None else following, args)
+            rows: list[Row] = list(cur.fetchall())
+        if not rows:
+            return
+        last = rows[-1]
+        yield rows
+        if len(rows) < chunk_rows:
+            return
+        args = plan.next_chunk_args(tuple(last[i] for i in pk))
+
+
+def _streamed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: int) -> Iterator[list[Row]]:
+    with conn.cursor(pymysql.cursors.SSCursor) as cur:
+        cur.execute(plan.first_chunk_sql())
+        while True:
+            rows: list[Row] = list(cur.fetchmany(chunk_rows))
+            if not rows:
+                return
+            yield rows
+
+
+def estimated_rows(conn: pymysql.Connection[Any], tables: list[TableInfo]) -> dict[str, int]:
+    """information_schema's row estimates (InnoDB's are approximate), by ``schema.table``."""
+    schemas = sorted({t.name.schema for t in tables})
+    if not schemas:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ("
+            + ", ".join(["%s"] * len(schemas)) + ")",
+            schemas,
+        )
+        return {f"{s}.{t}": int(n or 0) for s, t, n in cur.fetchall()}
+
+
+def same_columns(a: tuple[ColumnInfo, ...], b: tuple[ColumnInfo, ...]) -> bool:
+    """True when two table versions have the same columns (names, types and keys)."""
+    return [(c.name, c.type_name, c.unsigned, c.length, c.scale, c.is_pk, c.elems) for c in a] == [
+        (c.name, c.type_name, c.unsigned, c.length, c.scale, c.is_pk, c.elems) for c in b
+    ]

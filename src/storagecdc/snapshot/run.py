@@ -1,0 +1,288 @@
+"""The initial snapshot: every selected table's rows at one consistent point, then the stream from there.
+
+``plan_snapshot`` decides from the config and the sink's records whether a snapshot runs (or continues), takes
+the consistent point (``snapshot.point``), reads the schema in it and returns an ``InitialSnapshot``;
+``InitialSnapshot.changes(feed, assembler)`` yields the rows as INSERT ``RowChanges`` and, at the end, one
+``TxnCommit``. The assembler that reads the binlog afterwards starts at the point, with the snapshot's
+schema, so its first transaction is the first one after the snapshot.
+
+Commit-ts: the first attempt's point gets ``start_ts = (server clock ms << 18) - 1``: every table's first
+version (schema file) is ``start_ts``, as for any changefeed that starts with existing tables, and the rows
+carry ``start_ts + 1``. Streamed transactions come after, with larger commit-ts.
+
+Crash and restart (``snapshot.state``): a table's rows become durable in the sink as it is read; a table is
+marked ``started`` before its first row goes to the sink and ``done`` after its last row was flushed. A run
+that finds an unfinished record takes a new consistent point and reads the tables not done there: a table
+that was ``started`` first gets a TRUNCATE TABLE version (commit-ts ``previous rows-ts + 1``, so a consumer
+drops the partial rows) and then all its rows (``previous rows-ts + 2``). Streaming still starts at the first
+point; the changes of a table read at a later point are dropped until the stream reaches that point
+(``snapshot.gap``). A DDL on such a table between the two points is refused (the tables' schemas at the new
+point must equal the recorded ones).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from storagecdc.config import ChangefeedConfig
+from storagecdc.dispatcher.table_dispatcher import TableDispatcher
+from storagecdc.errors import ConfigError, SourceError, StorageCdcError
+from storagecdc.model import ChangeEvent, Op, RowChanges, TableName, TxnCommit, make_ts, ts_physical_ms
+from storagecdc.runtime.changefeed import Changefeed
+from storagecdc.snapshot.point import ConsistentPoint, take_point
+from storagecdc.snapshot.progress import SnapshotProgress
+from storagecdc.snapshot.reader import TablePlan, estimated_rows, read_table, same_columns
+from storagecdc.snapshot.state import DONE, PENDING, STARTED, SnapshotRecord, TableState
+from storagecdc.source.live import LiveSource
+from storagecdc.source.schema import SchemaTracker
+from storagecdc.source.stream import SchemaOptions
+from storagecdc.source.txn import AssemblerState, TransactionAssembler
+from storagecdc.storage.base import ObjectStore
+from storagecdc.table_filter import SYSTEM_SCHEMAS
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotStopped(StorageCdcError):
+    """The snapshot was asked to stop (SIGINT/SIGTERM); what is durable is recorded and the next run continues."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotOptions:
+    readers: int = 2
+    """Connections reading tables at once, each in its own snapshot of the same point."""
+    chunk_rows: int = 20_000
+    """Rows per chunk (one query of a keyed table, one fetch of an unkeyed one); memory holds a few chunks."""
+    progress_interval_s: float = 5.0
+
+
+def wants_snapshot(config: ChangefeedConfig, has_resume: bool) -> bool:
+    """Whether a changefeed without a snapshot record should take one."""
+    mode = config.source.snapshot
+    if mode == "never" or has_resume:
+        return False
+    if not config.source.is_live:
+        raise ConfigError("source.snapshot needs a live source (mysql://...); binlog files have no tables to read")
+    if mode == "initial" and config.source.start:
+        raise ConfigError("source.snapshot = \"initial\" reads the tables now: it cannot start at --start; "
+                          "use \"when-needed\" or leave --start out")
+    return not config.source.start
+
+
+@dataclass
+class InitialSnapshot:
+    """One attempt of the snapshot: its consistent point is taken; ``changes()`` reads the tables."""
+
+    store: ObjectStore
+    record: SnapshotRecord
+    point: ConsistentPoint
+    plans: list[TablePlan]
+    """The tables to read, largest first."""
+    truncate: list[TableName]
+    """Tables an earlier attempt started: truncated (a new version) before they are read again."""
+    base_ts: int
+    """The commit-ts below this attempt's: its TRUNCATE versions are ``base_ts + 1``."""
+    options: SnapshotOptions
+
+    @property
+    def start_state(self) -> AssemblerState:
+        """Where the assembler starts: the first point, with commit-ts below this attempt's rows."""
+        return AssemblerState(self.base_ts, self.record.position, self.record.schema_json)
+
+    def close(self) -> None:
+        self.point.close()
+
+    def changes(self, feed: Changefeed, assembler: TransactionAssembler) -> Iterator[ChangeEvent]:
+        """TRUNCATE versions of partly read tables, every row as an INSERT, then the snapshot's commit."""
+        record, store = self.record, self.store
+        tracker = assembler.tracker
+        assert tracker is not None
+        for name in self.truncate:
+            ddl = tracker.apply_query(f"TRUNCATE TABLE {name.quoted()}", name.schema, self.base_ts + 1)
+            if ddl is not None:
+                yield ddl
+        if self.truncate:
+            record.schema_json = tracker.to_json()
+            record.save(store)
+        rows_ts = record.rows_ts
+        infos = {p.info.name: tracker.table(p.info.name) or p.info for p in self.plans}
+        progress = SnapshotProgress(len(self.plans), sum(p.estimated_rows for p in self.plans),
+                                    self.options.progress_interval_s)
+        commit_ms = ts_physical_ms(rows_ts)
+        total = 0
+        with _Readers(self.point, self.plans, self.options.chunk_rows) as readers:
+            for name, rows in readers:
+                state = record.tables[name]
+                if rows is None:
+                    _flush(feed, name)
+                    state.state = DONE
+                    record.save(store)
+                    progress.table_done()
+                    continue
+                if state.state == PENDING:
+                    state.state = STARTED
+                    record.save(store)
+                state.rows += len(rows)
+                total += len(rows)
+                yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, commit_time_ms=commit_ms)
+                progress.add_rows(len(rows))
+                if feed.stopping:
+                    for n, s in record.tables.items():
+                        if s.state == STARTED:
+                            _flush(feed, n)
+                    raise SnapshotStopped("snapshot stopped: the next run continues with the tables not done")
+        progress.finished()
+        assembler.last_ts = rows_ts
+        record.complete = True
+        record.save(store)
+        yield TxnCommit(rows_ts, record.position, total)
+
+
+def _flush(feed: Changefeed, name: TableName) -> None:
+    """Make the rows of ``name`` handed to the changefeed durable now."""
+    for d in feed.dispatchers():
+        if isinstance(d, TableDispatcher) and d.table.name == name:
+            d.flush()
+
+
+def plan_snapshot(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord | None, source_name: str,
+                  options: SnapshotOptions | None = None) -> InitialSnapshot:
+    """Take a consistent point and plan the (first or a continued) snapshot attempt."""
+    options = options or SnapshotOptions()
+    probe = LiveSource(config.source.uri, None, blocking=False)
+    point = take_point(probe, options.readers)
+    try:
+        return _plan(config, store, record, source_name=source_name, options=options, point=point)
+    except BaseException:
+        point.close()
+        raise
+
+
+def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord | None, *, source_name: str,
+          options: SnapshotOptions, point: ConsistentPoint) -> InitialSnapshot:
+    src = config.source
+    schema_options = SchemaOptions(schema_file=src.schema_file, ignore_ddl=src.ignore_ddl,
+                                   server_charset=src.server_charset)
+    flavor = "mariadb" if point.mariadb else "mysql"
+    table_filter = config.table_filter()
+    conn = point.connections[0]
+    if record is None:
+        start_ts = make_ts(point.server_ms) - 1
+        tracker = schema_options.tracker_factory(start_ts, flavor)
+        tracker.load_from_server(conn, _schemas(conn, table_filter.match_schema))
+        names = [n for n in tracker.table_names() if table_filter.match(n)]
+        record = SnapshotRecord(config.changefeed_id, source_name, point.position, start_ts, start_ts + 1,
+                                tracker.to_json(), {n: TableState(PENDING, point.position) for n in names})
+        base_ts, truncate = start_ts, []
+    else:
+        tracker = SchemaTracker.from_json(record.schema_json)
+        todo = [n for n, t in record.tables.items() if t.state != DONE]
+        _check_unchanged(conn, schema_options, flavor, tracker, todo)
+        truncate = [n for n in todo if record.tables[n].state == STARTED]
+        base_ts = record.rows_ts
+        record.rows_ts = base_ts + 2
+        record.attempts += 1
+        for n in todo:
+            record.tables[n] = TableState(STARTED if n in truncate else PENDING, point.position)
+        log.info("snapshot: continuing (attempt %d): %d of %d tables left, %d read again from the start",
+                 record.attempts, len(todo), len(record.tables), len(truncate))
+    record.save(store)
+    todo_infos = [info for n, t in sorted(record.tables.items()) if t.state != DONE
+                  for info in [tracker.table(n)] if info is not None]
+    estimates = estimated_rows(conn, todo_infos)
+    plans = sorted((TablePlan(info, estimates.get(str(info.name), 0)) for info in todo_infos),
+                   key=lambda p: -p.estimated_rows)
+    return InitialSnapshot(store, record, point, plans, truncate, base_ts, options)
+
+
+def _schemas(conn: Any, match: Any) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute("SHOW DATABASES")
+        return [row[0] for row in cur.fetchall() if row[0].lower() not in SYSTEM_SCHEMAS and match(row[0])]
+
+
+def _check_unchanged(conn: Any, options: SchemaOptions, flavor: str, recorded: SchemaTracker,
+                     names: list[TableName]) -> None:
+    now = options.tracker_factory(0, flavor)
+    now.load_from_server(conn, sorted({n.schema for n in names}))
+    for name in names:
+        then, current = recorded.table(name), now.table(name)
+        if then is None or current is None or not same_columns(then.columns, current.columns):
+            raise SourceError(
+                f"table {name} was changed (DDL) since the interrupted snapshot began; its rows cannot be "
+                "continued consistently: start the changefeed again into an empty sink prefix"
+            )
+
+
+class _Readers:
+    """Reader threads, one per connection, taking tables from a shared list; chunks come out in one queue:
+    ``(table, rows)``, then ``(table, None)`` when the table is finished."""
+
+    def __init__(self, point: ConsistentPoint, plans: list[TablePlan], chunk_rows: int) -> None:
+        self._plans: queue.Queue[TablePlan] = queue.Queue()
+        for plan in plans:
+            self._plans.put(plan)
+        self._out: queue.Queue[tuple[TableName, list[Any] | None] | BaseException] = queue.Queue(
+            maxsize=2 * len(point.connections))
+        self._stop = threading.Event()
+        self._point = point
+        self._chunk_rows = chunk_rows
+        self._remaining = len(plans)
+        self._threads = [threading.Thread(target=self._work, args=(conn,), name=f"snapshot-reader-{i}", daemon=True)
+                         for i, conn in enumerate(point.connections)]
+
+    def __enter__(self) -> _Readers:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if any(t.is_alive() for t in self._threads):
+            self._point.close()  # unblocks a reader waiting on the server
+        for t in self._threads:
+            t.join(timeout=30)
+        self._point.close()
+
+    def __iter__(self) -> Iterator[tuple[TableName, list[Any] | None]]:
+        while self._remaining:
+            item = self._out.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item[1] is None:
+                self._remaining -= 1
+            yield item
+
+    def _put(self, item: tuple[TableName, list[Any] | None] | BaseException) -> bool:
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Full):
+                self._out.put(item, timeout=0.2)
+                return True
+        return False
+
+    def _work(self, conn: Any) -> None:
+        name: TableName | None = None
+        try:
+            while not self._stop.is_set():
+                try:
+                    plan = self._plans.get_nowait()
+                except queue.Empty:
+                    return
+                name = plan.info.name
+                for rows in read_table(conn, plan, self._chunk_rows):
+                    if not self._put((name, rows)):
+                        return
+                if not self._put((name, None)):
+                    return
+            conn.commit()
+        except Exception as exc:  # pymysql's own tree: wrapped once, here
+            if not self._stop.is_set():
+                error = exc if isinstance(exc, StorageCdcError) else SourceError(
+                    f"snapshot: reading {name} failed: {exc}", retryable=True)
+                self._put(error)

@@ -1,0 +1,118 @@
+"""The snapshot record: ``_storagecdc/snapshot.json`` in the sink, beside the resume record.
+
+It names the binlog position streaming starts from (the first consistent point), the changefeed's start-ts
+(every table's first version), the commit-ts of the rows read in the latest attempt, the schema at the
+first point, and for every selected table its state and the binlog position it was read at:
+
+- ``pending``: no row of it was handed to the sink yet (it is marked ``started`` *before* its first row is);
+- ``started``: some of its rows may be durable; a later attempt truncates it (a TRUNCATE TABLE schema
+  version) and reads it again;
+- ``done``: all its rows are durable (marked after they were flushed).
+
+``complete`` is set once every table is done and the snapshot's commit is durable. The record stays: while
+the stream is still before a table's ``read-at`` position (a table read again by a later attempt), that
+table's changes are dropped, since the rows read there already contain them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from storagecdc.errors import StorageError
+from storagecdc.model import SourcePosition, TableName
+from storagecdc.storage.base import ObjectStore
+
+SNAPSHOT_KEY = "_storagecdc/snapshot.json"
+_FORMAT = 1
+PENDING, STARTED, DONE = "pending", "started", "done"
+
+
+@dataclass
+class TableState:
+    state: str
+    read_at: SourcePosition
+    rows: int = 0
+
+
+@dataclass
+class SnapshotRecord:
+    changefeed_id: str
+    source: str
+    position: SourcePosition
+    """Where streaming starts: the first attempt's consistent point."""
+    start_ts: int
+    """The changefeed's start-ts: the version of every table's first schema."""
+    rows_ts: int
+    """The commit-ts of the rows of the latest attempt (the first attempt's is ``start_ts + 1``)."""
+    schema_json: str
+    """The schema tracker's state at ``position``."""
+    tables: dict[TableName, TableState] = field(default_factory=dict)
+    complete: bool = False
+    attempts: int = 1
+
+    def to_json(self) -> bytes:
+        doc = {
+            "format": _FORMAT,
+            "changefeed-id": self.changefeed_id,
+            "source": self.source,
+            "position": _pos_json(self.position),
+            "start-ts": self.start_ts,
+            "rows-ts": self.rows_ts,
+            "complete": self.complete,
+            "attempts": self.attempts,
+            "tables": [
+                {"schema": n.schema, "table": n.table, "state": t.state, "rows": t.rows,
+                 "read-at": _pos_json(t.read_at)}
+                for n, t in sorted(self.tables.items())
+            ],
+            "schema": json.loads(self.schema_json),
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> SnapshotRecord:
+        try:
+            doc = json.loads(data)
+            if doc.get("format") != _FORMAT:
+                raise ValueError(f"unknown format {doc.get('format')!r}")
+            tables = {
+                TableName(str(t["schema"]), str(t["table"])): TableState(
+                    str(t["state"]), _pos(t["read-at"]), int(t["rows"]))
+                for t in doc["tables"]
+            }
+            return cls(str(doc["changefeed-id"]), str(doc["source"]), _pos(doc["position"]), int(doc["start-ts"]),
+                       int(doc["rows-ts"]), json.dumps(doc["schema"], sort_keys=True), tables,
+                       bool(doc["complete"]), int(doc["attempts"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StorageError(f"{SNAPSHOT_KEY}: not a valid snapshot record: {exc}") from None
+
+    def save(self, store: ObjectStore) -> None:
+        store.put(SNAPSHOT_KEY, self.to_json())
+
+    def reread_until(self) -> dict[TableName, SourcePosition]:
+        """Tables read at a later point than ``position``: their changes before it are in their rows."""
+        return {n: t.read_at for n, t in self.tables.items() if _key(t.read_at) > _key(self.position)}
+
+
+def read_snapshot_record(store: ObjectStore) -> SnapshotRecord | None:
+    if not store.exists(SNAPSHOT_KEY):
+        return None
+    return SnapshotRecord.from_json(store.get(SNAPSHOT_KEY))
+
+
+def _pos_json(p: SourcePosition) -> dict[str, object]:
+    return {"file": p.file, "offset": p.offset, "gtid-set": p.gtid_set}
+
+
+def _pos(doc: dict[str, object]) -> SourcePosition:
+    return SourcePosition(str(doc["file"]), int(str(doc["offset"])), str(doc.get("gtid-set", "")))
+
+
+def _key(p: SourcePosition) -> tuple[str, int]:
+    return p.file, p.offset
+
+
+def before(a: SourcePosition, b: SourcePosition) -> bool:
+    """True when binlog position ``a`` comes before ``b`` (file names sort by their sequence numbers)."""
+    return _key(a) < _key(b)
