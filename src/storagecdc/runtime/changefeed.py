@@ -188,6 +188,8 @@ class Changefeed:
     def finish(self) -> int:
         """Flush everything, publish the final checkpoint and close the sink."""
         if self._maintainer is None:
+            if self._published:  # resumed with nothing left to read: a kill may have left metadata behind
+                self.sink.write_checkpoint(self._published, force=True)
             self.sink.close()
             return self._published
         for d in list(self._node.dispatchers.values()):

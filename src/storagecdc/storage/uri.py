@@ -8,6 +8,7 @@ must all be store keys.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
@@ -54,7 +55,20 @@ def _number(name: str, value: str) -> float:
 
 
 def open_store(uri: str, options: Mapping[str, str] | None = None) -> ObjectStore:
-    """Open the store a URI names. ``options`` override the URI's query; unknown ones are a ConfigError."""
+    """Open the store a URI names. ``options`` override the URI's query; unknown ones are a ConfigError.
+
+    With ``STORAGECDC_FAILPOINTS`` set, the store is wrapped to kill the process at chosen writes
+    (``storagecdc.failpoints``, for crash tests); unset, the store itself is returned.
+    """
+    store = _open_store(uri, options)
+    if not os.environ.get("STORAGECDC_FAILPOINTS"):
+        return store
+    from storagecdc.failpoints import with_failpoints  # noqa: PLC0415 (it imports storage: import it late)
+
+    return with_failpoints(store)
+
+
+def _open_store(uri: str, options: Mapping[str, str] | None) -> ObjectStore:
     options = dict(options or {})
     unknown = sorted(set(options) - STORE_OPTION_KEYS)
     if unknown:
