@@ -9,8 +9,8 @@ Metric (type, labels): meaning.
 - ``storagecdc_flush_duration_seconds`` (histogram): from a data file's upload to its index file's, per file.
 - ``storagecdc_barrier_duration_seconds`` (summary): block events (DDL, syncpoint) from the local flush to
   the last PASS.
-- ``storagecdc_checkpoint_ts`` (gauge) and ``storagecdc_checkpoint_lag_seconds`` (gauge): now minus the
-  checkpoint's physical time.
+- ``storagecdc_checkpoint_time_seconds`` (gauge): the checkpoint's physical time (Unix seconds; a 64-bit
+  commit-ts does not fit a float sample) and ``storagecdc_checkpoint_lag_seconds`` (gauge): now minus it.
 - ``storagecdc_source_lag_bytes`` (gauge): bytes of source still to read (files: to their end; live: the
   server's binary logs after our position). Absent while unknown.
 
@@ -128,13 +128,13 @@ class _FeedCollector(Collector):
             SummaryMetricFamily("storagecdc_barrier_duration_seconds",
                                 "Block events from the local flush to the last PASS.",
                                 count_value=c.barriers, sum_value=c.barrier_seconds),
-            GaugeMetricFamily("storagecdc_checkpoint_ts", "The published checkpoint (commit-ts).",
-                              value=c.checkpoint_ts),
         ]
         if c.checkpoint_ts:
-            lag = self._clock() - ts_physical_ms(c.checkpoint_ts) / 1000
+            when = ts_physical_ms(c.checkpoint_ts) / 1000
+            out.append(GaugeMetricFamily("storagecdc_checkpoint_time_seconds",
+                                         "The published checkpoint's physical time (Unix seconds).", value=when))
             out.append(GaugeMetricFamily("storagecdc_checkpoint_lag_seconds",
-                                         "Now minus the checkpoint's physical time.", value=lag))
+                                         "Now minus the checkpoint's physical time.", value=self._clock() - when))
         left = self._lag.remaining(feed.assembler.position)
         if left is not None:
             out.append(GaugeMetricFamily("storagecdc_source_lag_bytes", "Bytes of source still to read.",
