@@ -235,8 +235,16 @@ class Replayer:
 
     def _stream(self, files: list[_StreamFile], readers: dict[str, FileReader],
                 has_ts: bool) -> Iterator[tuple[Change, _StreamFile]]:
-        """The changes of one stream, file after file, without the stream's own duplicates."""
+        """The changes of one stream, file after file, without the stream's own duplicates.
+
+        A file that starts with the newest transaction's first change again is that transaction written
+        again after a restart (a continuation starts where the previous file stopped): as many of its rows
+        as were already taken are skipped, across files, and the rest are new.
+        """
         newest: int | None = None
+        newest_first: Change | None = None
+        newest_taken = 0
+        to_skip = 0
         previous_single = False
         for file in files:
             key = file.key
@@ -249,6 +257,7 @@ class Replayer:
             for change in reader.changes(data, full_key):
                 ts = change.commit_ts
                 if has_ts and ts is not None:
+                    starts_file = first_ts is None
                     if first_ts is None:
                         first_ts = ts
                     elif ts != first_ts:
@@ -256,8 +265,16 @@ class Replayer:
                     if newest is not None and (ts < newest or (ts == newest and at_start and not previous_single)):
                         self.stats.skipped_rows += 1
                         continue
+                    if starts_file and ts == newest and change == newest_first:
+                        to_skip = newest_taken
+                    if to_skip and ts == newest:
+                        to_skip -= 1
+                        self.stats.skipped_rows += 1
+                        continue
                     at_start = False
-                    newest = ts
+                    if ts != newest:
+                        newest, newest_first, newest_taken, to_skip = ts, change, 0, 0
+                    newest_taken += 1
                 yield change, file
             previous_single = single and first_ts is not None
 
