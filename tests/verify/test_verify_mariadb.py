@@ -5,7 +5,11 @@ named; a lagging output makes verify wait and exit 3, and verifies once it catch
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -196,3 +200,42 @@ def test_bad_target_and_missing_sides_are_config_errors(mariadb: MariaDBServer, 
     assert main(["verify", "--sink-uri", sink_uri, "--target", f"sqlite:///{tmp_path}/none.db"]) == 2
     assert not (tmp_path / "none.db").exists()
     assert "no such SQLite file" in capsys.readouterr().err
+
+
+def test_running_live_changefeed_is_verified_while_the_source_is_written(
+        mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The continuous check: ``run`` follows the server in its own process; verify re-takes its snapshot while
+    writes keep moving the source, and compares once the changefeed has caught up with one."""
+    out = tmp_path / "out"
+    sink_uri = f"file://{out}?{QUERY}&flush-interval=200ms"
+    ((file, offset, *_),) = mariadb.execute("SHOW MASTER STATUS")
+    run = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from storagecdc.cli import main; sys.exit(main(sys.argv[1:]))",
+         "run", "--source", mariadb.uri(), "--sink-uri", sink_uri, "--filter", f"{mariadb_db}.*",
+         "--start", f"{file}:{offset}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        run_workload(mariadb, mariadb_db)
+
+        def write() -> None:
+            for i in range(30):
+                mariadb.execute(f"INSERT INTO `{mariadb_db}`.later VALUES ({100 + i}, 'w{i}')")
+                time.sleep(0.03)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            code, text = _verify(capsys, mariadb, mariadb_db, sink_uri, "--wait", "30")
+        finally:
+            writer.join()
+        assert code == 0, text
+        later = next(line for line in text.splitlines() if line.startswith(f"{mariadb_db}.later "))
+        assert int(later.split()[1]) >= 2
+        code, text = _verify(capsys, mariadb, mariadb_db, sink_uri, "--wait", "30")
+        assert code == 0, text
+        later = next(line for line in text.splitlines() if line.startswith(f"{mariadb_db}.later "))
+        assert later.split()[1:] == ["32", "32", "equal"]
+    finally:
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=30)
+    assert run.returncode == 0, err.decode()

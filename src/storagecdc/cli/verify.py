@@ -3,8 +3,12 @@ source (and a consumed target equal to the output).
 
 SOURCE is read inside a consistent snapshot whose binlog position the output's checkpoint must reach (verify
 waits up to --wait seconds, re-taking the snapshot when the output has moved past it); the output is
-replayed by verify itself into a temporary SQLite file up to exactly that point. A TARGET written by
-``storagecdc consume`` is compared with the output replayed to the target's own checkpoint. Per table: row
+replayed by verify itself into a temporary SQLite file up to exactly that point. This is exact when the files
+carry commit-ts (Parquet; CSV with include-commit-ts=true; canal-json with enable-tidb-extension=true);
+without them, only while the changefeed writes nothing past its checkpoint. A TARGET written by 'storagecdc
+consume' is compared with the output replayed to the target's own checkpoint (a target consumed with
+--syncpoint or --until is compared at that point; the source cannot be, as syncpoint markers name no binlog
+position). Per table: row
 counts, then chunk checksums over canonical values, then up to --max-rows differing keys with both sides'
 values. Prints a table of tables; exit 0 when everything is equal, 1 on any difference, 3 when no
 consistent point was found (the output lags, or the source kept moving), 2 for bad options.
