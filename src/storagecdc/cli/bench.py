@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from storagecdc.bench.decode import DecodeOptions, run_decode_bench, write_report
+from storagecdc.bench.snapshot import SnapshotBenchOptions, run_snapshot_bench, write_snapshot_report
 from storagecdc.bench.workloads import WORKLOADS
 
 
@@ -25,6 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     decode.add_argument("--workload", action="append", choices=list(WORKLOADS),
                         help="run only this workload (repeatable; default: all)")  # fmt: skip
     decode.add_argument("--profile", action="store_true", help="also print the top 10 functions of each decode")
+    snapshot = sub.add_parser("snapshot", help="initial snapshot speed and memory against mysqldump",
+                              description="Snapshot a sysbench table to Parquet; mysqldump --single-transaction "
+                              "of the same table beside it.")  # fmt: skip
+    snapshot.add_argument("--rows", type=_positive, default=1_000_000, help="rows of the table (default 1,000,000)")
+    snapshot.add_argument("--repeat", type=_positive, default=1, help="runs of each; the median is reported")
+    snapshot.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "storagecdc-bench",
+                          help="where the server and the outputs live while it runs (default: %(default)s)")
 
 
 def _positive(text: str) -> int:
@@ -35,6 +43,8 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bench == "snapshot":
+        return _run_snapshot(args)
     options = DecodeOptions(
         work_dir=args.work_dir,
         rows=args.rows,
@@ -45,4 +55,11 @@ def run(args: argparse.Namespace) -> int:
     results = run_decode_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
     command = shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
     write_report(results, options, command, sys.stdout)
+    return 0
+
+
+def _run_snapshot(args: argparse.Namespace) -> int:
+    options = SnapshotBenchOptions(work_dir=args.work_dir, rows=args.rows, repeat=args.repeat)
+    result = run_snapshot_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
+    write_snapshot_report(result, shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), sys.stdout)
     return 0
