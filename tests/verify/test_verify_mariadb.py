@@ -19,6 +19,7 @@ import pytest
 from storagecdc.cli import main
 from storagecdc.config import load_config
 from storagecdc.devtools.mariadb import REPLICATION_PASSWORD, MariaDBServer
+from storagecdc.devtools.s3servers import SECRET_KEY
 from storagecdc.model import SourcePosition
 from storagecdc.runtime.replicate import replicate
 from storagecdc.runtime.resume import RESUME_KEY, ResumeRecord
@@ -34,10 +35,13 @@ QUERY = "protocol=csv&include-commit-ts=true&output-old-value=true"
 
 def _replicate(server: MariaDBServer, db: str, out: Path, files: list[Path] | None = None, *,
                query: str = QUERY) -> str:
-    uri = f"file://{out}?{query}"
+    return _replicate_to(server, db, f"file://{out}?{query}", files)
+
+
+def _replicate_to(server: MariaDBServer, db: str, sink_uri: str, files: list[Path] | None = None) -> str:
     source = ",".join(str(p) for p in (files if files is not None else server.binlog_files()))
-    replicate(load_config(None, source=source, sink_uri=uri, overrides={"filter": [f"{db}.*"]}))
-    return uri
+    replicate(load_config(None, source=source, sink_uri=sink_uri, overrides={"filter": [f"{db}.*"]}))
+    return sink_uri
 
 
 def _verify(capsys: pytest.CaptureFixture[str], server: MariaDBServer, db: str, sink_uri: str,
@@ -239,3 +243,14 @@ def test_running_live_changefeed_is_verified_while_the_source_is_written(
         run.send_signal(signal.SIGTERM)
         _, err = run.communicate(timeout=30)
     assert run.returncode == 0, err.decode()
+
+
+@pytest.mark.s3
+def test_output_on_s3_is_verified(mariadb: MariaDBServer, mariadb_db: str,
+                                  store_uri_factory: Callable[[str], str],
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    run_workload(mariadb, mariadb_db)
+    sink_uri = _replicate_to(mariadb, mariadb_db, f"{store_uri_factory('moto')}&{QUERY}")
+    code, text = _verify(capsys, mariadb, mariadb_db, sink_uri)
+    assert code == 0, text
+    assert ": equal" in text and SECRET_KEY not in text
