@@ -30,6 +30,9 @@ SLICE_ROWS = 4096
 HEADER_START = "ticdc-meta$operation"
 _UNESCAPES = {"r": "\r", "n": "\n"}
 _ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
+# A field is as long as its value (a LONGTEXT/LONGBLOB up to 4 GiB); the C reader refuses fields over 128 KiB
+# unless its process-wide limit is raised.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 
 def _unescape(match: re.Match[str]) -> str:
