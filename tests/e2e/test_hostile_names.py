@@ -19,7 +19,6 @@ import pytest
 from storagecdc.cli import main as cli_main
 from storagecdc.config import load_config
 from storagecdc.devtools.mariadb import MariaDBServer
-from storagecdc.errors import BarrierProtocolError
 from storagecdc.runtime.replicate import replicate
 from storagecdc.storage import check_key, open_store, parse_data_file_key, parse_schema_file_key
 from tests.e2e.checks import CHECKS
@@ -132,12 +131,6 @@ def test_hostile_names_replicate_list_and_read_back(
 
 
 @pytest.mark.mariadb
-@pytest.mark.xfail(
-    strict=True,
-    raises=BarrierProtocolError,
-    reason="the runtime names a table span 'schema.table' and splits it at the first dot "
-    "(dispatcher.router.parse_table), so a database whose name has a dot fails with BarrierProtocolError",
-)
 def test_database_name_with_a_dot_replicates(mariadb: MariaDBServer, tmp_path: Path) -> None:
     source = binlog_of(mariadb, DOTTED_DATABASE, ["t"])
     replicate(load_config(None, source=str(source), sink_uri=f"{(tmp_path / 'out').as_uri()}?protocol=csv"))

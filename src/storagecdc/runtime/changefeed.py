@@ -29,7 +29,7 @@ from storagecdc.dispatcher.table_dispatcher import TableDispatcher
 from storagecdc.dispatcher.trigger import TableTriggerDispatcher
 from storagecdc.errors import BarrierProtocolError, SourceError
 from storagecdc.maintainer.maintainer import ClosedSpan, Maintainer
-from storagecdc.messages import TRIGGER_ID, BlockStage, InProcessTransport, SpanInfo
+from storagecdc.messages import TRIGGER_ID, BlockStage, InProcessTransport, SpanInfo, table_key
 from storagecdc.model import (
     ChangeEvent,
     DDLEvent,
@@ -241,10 +241,10 @@ class Changefeed:
             ddl = replace(ddl, tables=tables)
         for name in ddl.dropped:
             self._tables.pop(name, None)
-            self._created.pop(str(name), None)
+            self._created.pop(table_key(name), None)
         for info in ddl.new_tables:
             self._tables[info.name] = info
-            self._created.setdefault(str(info.name), ddl.commit_ts)
+            self._created.setdefault(table_key(info.name), ddl.commit_ts)
         spans = [d for name, ds in self._spans.items() if ddl_blocks_table(ddl, name) for d in ds]
         if spans or TableTriggerDispatcher.wants(ddl):
             self._block(ddl, spans)
@@ -318,8 +318,8 @@ class Changefeed:
         assert self._maintainer is not None
         self._tables.setdefault(info.name, info)
         start = max(info.version, self.assembler.last_ts - 1 if self.assembler.last_ts else info.version)
-        self._created.setdefault(str(info.name), info.version)
-        self._maintainer.add_table(str(info.name), start)
+        self._created.setdefault(table_key(info.name), info.version)
+        self._maintainer.add_table(table_key(info.name), start)
         self._pump()
         return self._spans[info.name]
 
