@@ -167,6 +167,20 @@ def _wait(what: str, cond: Callable[[], bool], timeout: float = 30.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _dumps(server: MariaDBServer) -> int:
+    """Replication connections streaming from ``server``."""
+    return int(server.execute(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")[0][0])
+
+
+def _start_live(server: MariaDBServer, argv: list[str], log: Path) -> Run:
+    """Start a live run and wait until it streams (changes after that are its to replicate)."""
+    before = _dumps(server)
+    run = Run(argv, log)
+    _wait("the run to stream from the server", lambda: _dumps(server) > before or run.proc.poll() is not None)
+    return run
+
+
 def _rows_written(uri: str) -> int:
     """CSV lines in every data file of the sink."""
     store = open_store(uri)
@@ -210,26 +224,26 @@ def test_paused_owner_is_taken_over_and_fenced_when_it_wakes(
     db = mariadb_db
     mariadb.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20))")
     patient = _config(tmp_path, "patient", "30s")
-    first = Run(_argv(mariadb, db, sink_uri, patient, 9101), tmp_path / "first.log")
+    first = _start_live(mariadb, _argv(mariadb, db, sink_uri, patient, 9101), tmp_path / "first.log")
     runs.append(first)
-    _wait("the first run to own the prefix", lambda: _owner(sink_uri) is not None)
     mariadb.execute(f"INSERT INTO `{db}`.t VALUES (1, 'a'), (2, 'b')")
     _durable(sink_uri, 2)
 
-    # A second run while the first one renews its lease: it waits, gives up, one line, exit 1.
+    # A second run while the first one renews its lease: it says it waits, gives up, exit 1.
     impatient = _config(tmp_path, "impatient", "1s")
     done = subprocess.run([*CLI, *_argv(mariadb, db, sink_uri, impatient, 9102)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1, done.stderr
     lines = _error_lines(done.stderr)
-    assert len(lines) == 1 and lines[0].startswith("storagecdc: error: ") and "lease live" in lines[0], lines
+    assert len(lines) == 2 and "waiting up to 1 s" in lines[0], lines
+    assert lines[1].startswith("storagecdc: error: ") and "lease live" in lines[1], lines
 
     # The first run stops renewing (paused); after its lease a second run takes over with epoch 2.
     first.proc.send_signal(signal.SIGSTOP)
     time.sleep(LEASE_S + 0.5)
-    second = Run(_argv(mariadb, db, sink_uri, patient, 9103), tmp_path / "second.log")
+    second = _start_live(mariadb, _argv(mariadb, db, sink_uri, patient, 9103), tmp_path / "second.log")
     runs.append(second)
-    _wait("the takeover", lambda: (_owner(sink_uri) or {}).get("epoch") == 2)
+    assert (_owner(sink_uri) or {}).get("epoch") == 2
     mariadb.execute(f"INSERT INTO `{db}`.t VALUES (3, 'c')")
     mariadb.execute(f"UPDATE `{db}`.t SET v = 'B' WHERE id = 2")
     _durable(sink_uri, 4)
@@ -271,9 +285,8 @@ def test_stale_lease_of_a_killed_run_is_taken_over_after_the_timeout(
     db = mariadb_db
     mariadb.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY)")
     config = _config(tmp_path, "lease", "20s")
-    first = Run(_argv(mariadb, db, sink_uri, config, 9201), tmp_path / "first.log")
+    first = _start_live(mariadb, _argv(mariadb, db, sink_uri, config, 9201), tmp_path / "first.log")
     runs.append(first)
-    _wait("the first run to own the prefix", lambda: _owner(sink_uri) is not None)
     mariadb.execute(f"INSERT INTO `{db}`.t VALUES (1), (2)")
     _durable(sink_uri, 2)
     os.kill(first.proc.pid, signal.SIGKILL)

@@ -181,6 +181,8 @@ def test_metrics_over_http_during_a_live_run(mariadb: MariaDBServer, mariadb_db:
     mariadb.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20))")
     port = _free_port()
     log = tmp_path / "run.log"
+    dumps = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'"
+    before = int(mariadb.execute(dumps)[0][0])
     with log.open("w") as out:
         proc = subprocess.Popen(
             [*CLI, "run", "--source", mariadb.uri(server_id=9301), "--sink-uri",
@@ -189,6 +191,7 @@ def test_metrics_over_http_during_a_live_run(mariadb: MariaDBServer, mariadb_db:
             stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_for("the metrics endpoint", lambda: "storagecdc_rows" in _scrape(port))
+        _wait_for("the run to stream", lambda: int(mariadb.execute(dumps)[0][0]) > before)
         mariadb.execute(f"INSERT INTO `{db}`.t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
         mariadb.execute(f"UPDATE `{db}`.t SET v = 'B' WHERE id = 2")
         mariadb.execute(f"DELETE FROM `{db}`.t WHERE id = 3")

@@ -23,11 +23,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from storagecdc.errors import FencedError, StorageCdcError
+from storagecdc.errors import FencedError, ObjectNotFoundError, StorageCdcError
 from storagecdc.runtime.resume import RESUME_KEY
 from storagecdc.storage.base import ObjectInfo, ObjectStore
-from storagecdc.storage.owner import OwnerLease, OwnerRecord
-from storagecdc.storage.paths import METADATA_KEY, SYNCPOINT_PREFIX, parse_schema_file_key
+from storagecdc.storage.owner import OwnerLease, OwnerRecord, parse_owner
+from storagecdc.storage.paths import METADATA_KEY, OWNER_KEY, SYNCPOINT_PREFIX, parse_schema_file_key
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class PrefixOwner:
     """This process's hold on a sink prefix. ``check``/``guard`` are thread-safe with the renewal thread."""
 
     def __init__(self, store: ObjectStore, changefeed_id: str, *, lease_ms: int, wait_ms: int) -> None:
+        self._store = store
         self._lease = OwnerLease(store, changefeed_id, lease_ms=lease_ms)
         self._lease_ms = lease_ms
         self._wait_ms = wait_ms
@@ -59,11 +60,25 @@ class PrefixOwner:
 
     def acquire(self) -> OwnerRecord:
         """Take the prefix (waiting for up to ``wait_ms``) and start renewing the lease."""
+        self._warn_if_owned()
         record = self._lease.acquire(self._wait_ms / 1000)
         log.info("this process owns the sink prefix: epoch %d, holder %s", record.epoch, record.holder)
         self._thread = threading.Thread(target=self._renew_loop, name="storagecdc-lease", daemon=True)
         self._thread.start()
         return record
+
+    def _warn_if_owned(self) -> None:
+        """One line before waiting on another process's live lease (the wait may be long)."""
+        if self._wait_ms <= 0:
+            return
+        try:
+            current = parse_owner(self._store.get(OWNER_KEY))
+        except ObjectNotFoundError:
+            return
+        left_s = (current.lease_expires_ms - _now_ms()) / 1000
+        if left_s > 0:
+            log.warning("the sink prefix is owned by %s (epoch %d, lease live for %.0f s more); waiting up to %.0f s",
+                        current.holder, current.epoch, left_s, self._wait_ms / 1000)
 
     def check(self) -> None:
         """Before a checkpoint or block-event write: the stored owner record must still be ours."""
