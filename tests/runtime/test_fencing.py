@@ -3,7 +3,7 @@
 In-process: the owner record's epochs, a stale lease taken over, a fenced writer refused before the
 checkpoint, the resume record, schema files and syncpoint markers. As processes (the real command line, a
 live MariaDB source that blocks, a local directory and moto's S3): a second run waits for the first's lease
-and gives up with one error line; a first run paused past its lease is taken over, and when it wakes it
+and gives up with one error line, or takes it the moment the first stops cleanly; a first run paused past its lease is taken over, and when it wakes it
 writes nothing more and exits 1 with one line; a killed run's stale lease is taken over after the timeout; a
 clean exit releases the lease so the next run starts at once. The output of all of them replays to the
 server's tables.
@@ -313,3 +313,33 @@ def test_stale_lease_of_a_killed_run_is_taken_over_after_the_timeout(
     _replay(sink_uri, target)
     with sqlite3.connect(target) as conn:
         assert sorted(r[0] for r in conn.execute(f'SELECT id FROM "{db}.t"')) == [1, 2, 3]
+
+
+@pytest.mark.mariadb
+def test_a_waiting_run_starts_when_the_owner_stops(
+    mariadb: MariaDBServer, mariadb_db: str, sink_uri: str, tmp_path: Path, runs: list[Run]
+) -> None:
+    db = mariadb_db
+    mariadb.execute(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY)")
+    config = _config(tmp_path, "patient", "60s")
+    first = _start_live(mariadb, _argv(mariadb, db, sink_uri, config, 9401), tmp_path / "first.log")
+    runs.append(first)
+    mariadb.execute(f"INSERT INTO `{db}`.t VALUES (1)")
+    _durable(sink_uri, 1)
+    second = Run([*_argv(mariadb, db, sink_uri, config, 9402), "--until", "now"], tmp_path / "second.log")
+    runs.append(second)
+    _wait("the second run to wait", lambda: "waiting up to 60 s" in second.output())
+    mariadb.execute(f"INSERT INTO `{db}`.t VALUES (2)")
+    time.sleep(LEASE_S)  # longer than the lease: the first run renews it, the second keeps waiting
+    assert second.proc.poll() is None and (_owner(sink_uri) or {}).get("epoch") == 1
+    first.proc.send_signal(signal.SIGTERM)
+    assert first.wait(30) == 0, first.output()
+    stopped = time.monotonic()
+    assert second.wait(60) == 0, second.output()
+    assert time.monotonic() - stopped < LEASE_S, "the released lease is taken at once"
+    assert "resumed from" in second.output() and "already exists" not in second.output()
+    assert (_owner(sink_uri) or {}).get("epoch") == 2
+    target = tmp_path / "replay.db"
+    _replay(sink_uri, target)
+    with sqlite3.connect(target) as conn:
+        assert sorted(r[0] for r in conn.execute(f'SELECT id FROM "{db}.t"')) == [1, 2]

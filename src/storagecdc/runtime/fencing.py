@@ -31,6 +31,7 @@ from storagecdc.storage.paths import METADATA_KEY, OWNER_KEY, SYNCPOINT_PREFIX, 
 
 log = logging.getLogger(__name__)
 
+
 class PrefixOwner:
     """This process's hold on a sink prefix. ``check``/``guard`` are thread-safe with the renewal thread."""
 
@@ -107,8 +108,12 @@ class PrefixOwner:
             self._thread.join()
             self._thread = None
         with self._lock:
-            if self._error is None:
+            if self._error is not None:
+                return
+            try:
                 self._lease.release()
+            except StorageCdcError as exc:  # the run is over either way; the lease then simply expires
+                log.warning("could not release the owner lease (the next run waits for it to expire): %s", exc)
 
     def _raise_if_fenced(self) -> None:
         if self._error is not None:
