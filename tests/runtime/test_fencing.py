@@ -1,12 +1,13 @@
 """Fencing: two ``storagecdc run`` processes on one sink prefix never both write it.
 
 In-process: the owner record's epochs, a stale lease taken over, a fenced writer refused before the
-checkpoint, the resume record, schema files and syncpoint markers. As processes (the real command line, a
-live MariaDB source that blocks, a local directory and moto's S3): a second run waits for the first's lease
-and gives up with one error line, or takes it the moment the first stops cleanly; a first run paused past its lease is taken over, and when it wakes it
-writes nothing more and exits 1 with one line; a killed run's stale lease is taken over after the timeout; a
-clean exit releases the lease so the next run starts at once. The output of all of them replays to the
-server's tables.
+checkpoint, the resume record, schema files and syncpoint markers, and an unacknowledged renewal of our own
+not mistaken for fencing. As processes (the real command line, a live MariaDB source that blocks, a local
+directory and moto's S3): a second run waits for the first's lease and gives up with one error line, or
+takes it the moment the first stops cleanly; a first run paused past its lease is taken over, and when it
+wakes it writes nothing more and exits 1 with one line; a killed run's stale lease is taken over after the
+timeout; a clean exit releases the lease so the next run starts at once. The output of all of them replays
+to the server's tables.
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ def test_a_fenced_owner_writes_no_checkpoint_resume_record_schema_file_or_syncpo
     assert not store.exists("_storagecdc/resume.json")
     first.release()  # fenced: leaves the newer owner's record alone
     assert parse_owner(store.get(OWNER_KEY)).holder == "other:1:x"
+
+
+def test_own_renewal_with_a_lost_answer_is_not_mistaken_for_fencing(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    owner = PrefixOwner(store, "default", lease_ms=60_000, wait_ms=0)
+    owner.acquire()
+    # Our renewal landed but its answer was lost: the stored record is ours with another expiry and version.
+    record = json.loads(store.get(OWNER_KEY))
+    record["lease-expires-ms"] += 1000
+    store.put(OWNER_KEY, json.dumps(record).encode())
+    FencedStore(store, owner).put("metadata", b'{"checkpoint-ts":1}')
+    assert owner.fenced is None and parse_owner(store.get(OWNER_KEY)).epoch == 2
+    owner.release()
 
 
 def test_clean_exit_releases_so_the_next_run_starts_at_once(binlog_fixtures: Path, tmp_path: Path) -> None:

@@ -88,8 +88,7 @@ class PrefixOwner:
             try:
                 self._lease.check()
             except FencedError as exc:
-                self._error = exc
-                raise
+                self._recover_or_raise(exc)
 
     def guard(self) -> None:
         """Before any other write: our lease must not have run out (it is renewed first when short)."""
@@ -123,8 +122,27 @@ class PrefixOwner:
         try:
             self._lease.renew()
         except FencedError as exc:
-            self._error = exc
-            raise
+            self._recover_or_raise(exc)
+
+    def _recover_or_raise(self, exc: FencedError) -> None:
+        """A renewal of ours that landed although its answer was lost looks like a newer record: when the
+        stored record still names this process's holder and epoch, take the prefix again (epoch + 1, by a
+        conditional write); otherwise this process is fenced for good."""
+        mine = self._lease.record
+        try:
+            current = parse_owner(self._store.get(OWNER_KEY))
+        except ObjectNotFoundError:
+            current = None
+        if mine is not None and current is not None and (current.holder, current.epoch) == (mine.holder, mine.epoch):
+            try:
+                record = self._lease.acquire(0)
+            except FencedError as again:
+                self._error = again
+                raise again from None
+            log.info("the owner record held an unacknowledged renewal of ours; now epoch %d", record.epoch)
+            return
+        self._error = exc
+        raise exc
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(self._lease_ms / 3000):
