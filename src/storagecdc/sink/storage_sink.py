@@ -31,7 +31,6 @@ from storagecdc.storage.paths import (
     DateSeparator,
     parse_data_file_key,
     parse_schema_file_key,
-    table_key_prefix,
 )
 
 log = logging.getLogger(__name__)
@@ -107,35 +106,29 @@ class StorageSink:
 
         Called by the barrier writer while every dispatcher waits at ``commit_ts``, so each table's files
         in storage are exactly its cut: the marker names, per table of ``cut``, its version at
-        ``commit_ts`` and, per span and data directory, the last data file (found by listing the table).
+        ``commit_ts`` and, per span and data directory, the last data file. Storage is listed once for all
+        tables (not once per table: 10,000 tables would be 10,000 listings).
         """
-        tables = tuple(self._cut_of(name, commit_ts, spans) for name, spans in sorted(cut.items()))
-        marker = syncpoint.SyncpointMarker(commit_ts, tables)
-        return self._create(marker.key, marker.to_json())
-
-    def _cut_of(self, name: TableName, commit_ts: int, spans: dict[str, int]) -> syncpoint.SyncpointTable:
         separator = DateSeparator(self._options.date_separator)
-        versions = [0]
-        files: list[DataFileKey] = []
-        for info in self._store.list(table_key_prefix(name.schema, name.table)):
+        versions: dict[TableName, list[int]] = {name: [0] for name in cut}
+        files: dict[TableName, list[DataFileKey]] = {name: [] for name in cut}
+        for info in self._store.list(""):
             schema_key = parse_schema_file_key(info.key)
-            if schema_key is not None and schema_key.version <= commit_ts:
-                versions.append(schema_key.version)
+            if schema_key is not None:
+                name = TableName(schema_key.schema, schema_key.table)
+                if name in versions and schema_key.version <= commit_ts:
+                    versions[name].append(schema_key.version)
                 continue
             data_key = parse_data_file_key(info.key, separator)
             if data_key is not None and data_key.dir.version <= commit_ts:
-                files.append(data_key)
-        version = max(versions + [f.dir.version for f in files])
-        last: dict[tuple[str, DataDir], DataFileKey] = {}
-        for f in files:
-            if f.dir.version == version:
-                slot = (f.dispatcher_id or "", f.dir)
-                if slot not in last or last[slot].index < f.index:
-                    last[slot] = f
-        by_span: dict[str, list[str]] = {span: [] for span in spans}
-        for (span, _), f in sorted(last.items(), key=lambda item: item[1].dir.key_prefix()):
-            by_span.setdefault(span, []).append(f.dir.key_prefix() + f.name)
-        return syncpoint.SyncpointTable(name, version, {k: tuple(v) for k, v in by_span.items()})
+                name = TableName(data_key.dir.schema, data_key.dir.table)
+                if name in files:
+                    files[name].append(data_key)
+        tables = tuple(
+            _cut_of(name, versions[name], files[name], spans) for name, spans in sorted(cut.items())
+        )
+        marker = syncpoint.SyncpointMarker(commit_ts, tables)
+        return self._create(marker.key, marker.to_json())
 
     # -- checkpoint --------------------------------------------------------------------------------------
 
@@ -166,3 +159,20 @@ class StorageSink:
         """Write a checkpoint that the interval held back. The store stays open (its owner closes it)."""
         if self._pending_checkpoint is not None:
             self.write_checkpoint(self._pending_checkpoint, force=True)
+
+
+def _cut_of(
+    name: TableName, versions: list[int], files: list[DataFileKey], spans: dict[str, int]
+) -> syncpoint.SyncpointTable:
+    """A table's part of a marker: its version at the cut and each span's last data file per directory."""
+    version = max(versions + [f.dir.version for f in files])
+    last: dict[tuple[str, DataDir], DataFileKey] = {}
+    for f in files:
+        if f.dir.version == version:
+            slot = (f.dispatcher_id or "", f.dir)
+            if slot not in last or last[slot].index < f.index:
+                last[slot] = f
+    by_span: dict[str, list[str]] = {span: [] for span in spans}
+    for (span, _), f in sorted(last.items(), key=lambda item: item[1].dir.key_prefix()):
+        by_span.setdefault(span, []).append(f.dir.key_prefix() + f.name)
+    return syncpoint.SyncpointTable(name, version, {k: tuple(v) for k, v in by_span.items()})
