@@ -15,7 +15,7 @@ from storagecdc.snapshot.gap import drop_before
 from storagecdc.snapshot.progress import SnapshotProgress
 from storagecdc.snapshot.reader import TablePlan, same_columns
 from storagecdc.snapshot.run import wants_snapshot
-from storagecdc.snapshot.state import DONE, STARTED, SnapshotRecord, TableState, read_snapshot_record
+from storagecdc.snapshot.state import DONE, STARTED, Piece, SnapshotRecord, TableState, read_snapshot_record
 from storagecdc.storage import open_store
 
 A, B = TableName("db", "a"), TableName("db", "b")
@@ -42,7 +42,7 @@ def test_record_round_trips_through_the_store(tmp_path: Path) -> None:
     finally:
         store.close()
     assert back == record
-    assert back.reread_until() == {B: p2}
+    assert back.reread_until() == {B: [(None, p2)]}
 
 
 def test_a_damaged_record_names_its_key() -> None:
@@ -57,7 +57,7 @@ def test_gap_drops_rows_of_reread_tables_until_their_point() -> None:
         _rows(B, 2), TxnCommit(2, SourcePosition("f.000002", 50)),  # B was read again at f.000002:50
         _rows(A, 3), _rows(B, 3), TxnCommit(3, SourcePosition("f.000002", 90)),
     ]
-    out = list(drop_before(iter(events), start, {B: SourcePosition("f.000002", 50)}))
+    out = list(drop_before(iter(events), start, {B: [(None, SourcePosition("f.000002", 50))]}))
     kept = [(e.table.name, e.commit_ts) for e in out if isinstance(e, RowChanges)]
     assert kept == [(A, 1), (A, 3), (B, 3)]
     assert [e.commit_ts for e in out if isinstance(e, TxnCommit)] == [1, 2, 3]
@@ -65,7 +65,32 @@ def test_gap_drops_rows_of_reread_tables_until_their_point() -> None:
 
 def test_gap_passes_everything_once_the_stream_is_past_every_point() -> None:
     events: list[ChangeEvent] = [_rows(B, 1), TxnCommit(1, SourcePosition("f.000003", 10))]
-    assert list(drop_before(iter(events), SourcePosition("f.000003", 4), {B: SourcePosition("f.000002", 9)})) == events
+    pieces: dict[TableName, list[Piece]] = {B: [(None, SourcePosition("f.000002", 9))]}
+    assert list(drop_before(iter(events), SourcePosition("f.000003", 4), pieces)) == events
+
+
+def test_gap_of_a_continued_table_keeps_changes_of_keys_read_earlier() -> None:
+    """Keys up to 10 were read at the first point (f.000001:100), the rest at f.000001:500."""
+    info = _info(A, ColumnInfo("id", "INT", is_pk=True), ColumnInfo("v", "INT"))
+    p1, p2 = SourcePosition("f.000001", 100), SourcePosition("f.000001", 500)
+    update = RowChanges(info, Op.UPDATE, 5, rows=[(3, 1), (20, 1), (4, 1), (30, 1)],
+                        before=[(2, 0), (5, 0), (40, 0), (31, 0)], pk_changed=[True] * 4, seq=7)
+    events: list[ChangeEvent] = [
+        RowChanges(info, Op.INSERT, 5, [(1, 0), (11, 0)]), RowChanges(info, Op.DELETE, 5, [(12, 0), (2, 0)]), update,
+        TxnCommit(5, p2),
+        RowChanges(info, Op.INSERT, 6, [(50, 0)]), TxnCommit(6, SourcePosition("f.000001", 600)),
+    ]
+    out = [e for e in drop_before(iter(events), p1, {A: [((10,), p1), (None, p2)]}) if isinstance(e, RowChanges)]
+    got = [(e.op, e.rows, e.before, e.seq) for e in out]
+    assert got == [
+        (Op.INSERT, [(1, 0)], None, 0),
+        (Op.DELETE, [(2, 0)], None, 1),  # seq: its index in the original batch
+        (Op.UPDATE, [(3, 1)], [(2, 0)], 7),  # both keys read earlier: kept
+        (Op.DELETE, [(5, 0)], None, 8),  # moved into the later piece: the old row goes, the new one was read
+        (Op.INSERT, [(4, 1)], None, 9),  # moved out of the later piece: the new row comes from here
+        (Op.INSERT, [(50, 0)], None, 0),  # after the second point: everything applies
+    ]
+    assert out[2].pk_changed == [True]
 
 
 def test_composite_key_chunks_are_an_index_range() -> None:

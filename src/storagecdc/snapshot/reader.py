@@ -55,6 +55,8 @@ class TablePlan:
 
     info: TableInfo
     estimated_rows: int
+    after: Row | None = None
+    """Read only the rows after this key (an interrupted snapshot continued)."""
 
     @property
     def keyed(self) -> bool:
@@ -115,7 +117,7 @@ def _keyed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: in
     limit = f" LIMIT {chunk_rows}"
     first = plan.first_chunk_sql() + limit
     following = plan.next_chunk_sql() + limit
-    args: list[Any] | None = None
+    args: list[Any] | None = None if plan.after is None else plan.next_chunk_args(plan.after)
     while True:
         with conn.cursor() as cur:
             cur.execute(first if args is None else following, args)

@@ -12,12 +12,13 @@ carry ``start_ts + 1``. Streamed transactions come after, with larger commit-ts.
 
 Crash and restart (``snapshot.state``): a table's rows become durable in the sink as it is read; a table is
 marked ``started`` before its first row goes to the sink and ``done`` after its last row was flushed. A run
-that finds an unfinished record takes a new consistent point and reads the tables not done there: a table
-that was ``started`` first gets a TRUNCATE TABLE version (commit-ts ``previous rows-ts + 1``, so a consumer
-drops the partial rows) and then all its rows (``previous rows-ts + 2``). Streaming still starts at the first
-point; the changes of a table read at a later point are dropped until the stream reaches that point
-(``snapshot.gap``). A DDL on such a table between the two points is refused (the tables' schemas at the new
-point must equal the recorded ones).
+that finds an unfinished record takes a new consistent point and reads the tables not done there, with
+commit-ts ``previous rows-ts + 2``: a ``started`` table with an integer key continues after the largest key
+in storage (``snapshot.durable``); any other ``started`` table first gets a TRUNCATE TABLE version
+(``previous rows-ts + 1``, so a consumer drops the partial rows) and is read from the start. Streaming still
+starts at the first point; changes of rows read at a later point are dropped until the stream reaches that
+point (``snapshot.gap``). A DDL on such a table between the two points is refused (the tables' schemas at the
+new point must equal the recorded ones).
 """
 
 from __future__ import annotations
@@ -33,8 +34,19 @@ from typing import Any
 from storagecdc.config import ChangefeedConfig
 from storagecdc.dispatcher.table_dispatcher import TableDispatcher
 from storagecdc.errors import ConfigError, SourceError, StorageCdcError
-from storagecdc.model import ChangeEvent, Op, RowChanges, TableName, TxnCommit, make_ts, ts_physical_ms
+from storagecdc.model import (
+    ChangeEvent,
+    Op,
+    RowChanges,
+    SourcePosition,
+    TableInfo,
+    TableName,
+    TxnCommit,
+    make_ts,
+    ts_physical_ms,
+)
 from storagecdc.runtime.changefeed import Changefeed
+from storagecdc.snapshot.durable import continuable, durable_max_key
 from storagecdc.snapshot.point import ConsistentPoint, take_point
 from storagecdc.snapshot.progress import SnapshotProgress
 from storagecdc.snapshot.reader import TablePlan, estimated_rows, read_table, same_columns
@@ -172,6 +184,7 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
     flavor = "mariadb" if point.mariadb else "mysql"
     table_filter = config.table_filter()
     conn = point.connections[0]
+    truncate: list[TableName] = []
     if record is None:
         start_ts = make_ts(point.server_ms) - 1
         tracker = schema_options.tracker_factory(start_ts, flavor)
@@ -179,26 +192,45 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
         names = [n for n in tracker.table_names() if table_filter.match(n)]
         record = SnapshotRecord(config.changefeed_id, source_name, point.position, start_ts, start_ts + 1,
                                 tracker.to_json(), {n: TableState(PENDING, point.position) for n in names})
-        base_ts, truncate = start_ts, []
+        base_ts = start_ts
     else:
         tracker = SchemaTracker.from_json(record.schema_json)
         todo = [n for n, t in record.tables.items() if t.state != DONE]
         _check_unchanged(conn, schema_options, flavor, tracker, todo)
-        truncate = [n for n in todo if record.tables[n].state == STARTED]
+        for n in todo:
+            old = record.tables[n]
+            info = tracker.table(n)
+            if old.state == PENDING or info is None:
+                record.tables[n] = TableState(PENDING, point.position)
+            elif continuable(config, info):
+                record.tables[n] = _continued(store, config, info, old, point.position)
+            else:
+                truncate.append(n)
+                record.tables[n] = TableState(STARTED, point.position)
         base_ts = record.rows_ts
         record.rows_ts = base_ts + 2
         record.attempts += 1
-        for n in todo:
-            record.tables[n] = TableState(STARTED if n in truncate else PENDING, point.position)
         log.info("snapshot: continuing (attempt %d): %d of %d tables left, %d read again from the start",
                  record.attempts, len(todo), len(record.tables), len(truncate))
     record.save(store)
     todo_infos = [info for n, t in sorted(record.tables.items()) if t.state != DONE
                   for info in [tracker.table(n)] if info is not None]
     estimates = estimated_rows(conn, todo_infos)
-    plans = sorted((TablePlan(info, estimates.get(str(info.name), 0)) for info in todo_infos),
-                   key=lambda p: -p.estimated_rows)
+    plans = sorted((TablePlan(info, estimates.get(str(info.name), 0), record.tables[info.name].after)
+                    for info in todo_infos), key=lambda p: -p.estimated_rows)
     return InitialSnapshot(store, record, point, plans, truncate, base_ts, options)
+
+
+def _continued(store: ObjectStore, config: ChangefeedConfig, info: TableInfo, old: TableState,
+               point: SourcePosition) -> TableState:
+    """A started table continued after its largest key in storage: the rows up to it were read at
+    ``old.read_at`` (or earlier), the rest will be read at ``point``."""
+    durable = durable_max_key(store, config.sink, info)
+    earlier = list(old.earlier)
+    if durable is not None and (not earlier or durable > earlier[-1][0]):
+        earlier.append((durable, old.read_at))
+    log.info("snapshot: %s continues after key %s", info.name, earlier[-1][0] if earlier else "(none)")
+    return TableState(STARTED, point, old.rows, earlier)
 
 
 def _schemas(conn: Any, match: Any) -> list[str]:

@@ -5,13 +5,16 @@ It names the binlog position streaming starts from (the first consistent point),
 first point, and for every selected table its state and the binlog position it was read at:
 
 - ``pending``: no row of it was handed to the sink yet (it is marked ``started`` *before* its first row is);
-- ``started``: some of its rows may be durable; a later attempt truncates it (a TRUNCATE TABLE schema
+- ``started``: some of its rows may be durable; a later attempt continues it after the largest key in
+  storage (``snapshot.durable``) or, when that cannot be known, truncates it (a TRUNCATE TABLE schema
   version) and reads it again;
 - ``done``: all its rows are durable (marked after they were flushed).
 
 ``complete`` is set once every table is done and the snapshot's commit is durable. The record stays: while
 the stream is still before a table's ``read-at`` position (a table read again by a later attempt), that
-table's changes are dropped, since the rows read there already contain them.
+table's changes are dropped, since the rows read there already contain them. A table continued after a key
+has ``earlier`` pieces: the rows up to each key were read at that piece's position; changes of keys in a
+piece are dropped until the stream reaches the position of the piece they fall in (``snapshot.gap``).
 """
 
 from __future__ import annotations
@@ -28,11 +31,27 @@ _FORMAT = 1
 PENDING, STARTED, DONE = "pending", "started", "done"
 
 
+Key = tuple[int, ...]
+Piece = tuple[Key | None, SourcePosition]
+"""Rows with keys up to the key (None: all the rest), read at the position."""
+
+
 @dataclass
 class TableState:
     state: str
     read_at: SourcePosition
+    """Where the rows after the last ``earlier`` key (all rows, without pieces) were read."""
     rows: int = 0
+    earlier: list[tuple[Key, SourcePosition]] = field(default_factory=list)
+    """Key ranges read by earlier attempts, ascending: keys up to ``key`` were read at ``position``."""
+
+    @property
+    def after(self) -> Key | None:
+        """The key the rows of ``read_at`` start after (None: from the first row)."""
+        return self.earlier[-1][0] if self.earlier else None
+
+    def pieces(self) -> list[Piece]:
+        return [*self.earlier, (None, self.read_at)]
 
 
 @dataclass
@@ -63,7 +82,8 @@ class SnapshotRecord:
             "attempts": self.attempts,
             "tables": [
                 {"schema": n.schema, "table": n.table, "state": t.state, "rows": t.rows,
-                 "read-at": _pos_json(t.read_at)}
+                 "read-at": _pos_json(t.read_at),
+                 "earlier": [{"upto": list(k), "read-at": _pos_json(p)} for k, p in t.earlier]}
                 for n, t in sorted(self.tables.items())
             ],
             "schema": json.loads(self.schema_json),
@@ -78,7 +98,8 @@ class SnapshotRecord:
                 raise ValueError(f"unknown format {doc.get('format')!r}")
             tables = {
                 TableName(str(t["schema"]), str(t["table"])): TableState(
-                    str(t["state"]), _pos(t["read-at"]), int(t["rows"]))
+                    str(t["state"]), _pos(t["read-at"]), int(t["rows"]),
+                    [(tuple(int(v) for v in e["upto"]), _pos(e["read-at"])) for e in t.get("earlier", [])])
                 for t in doc["tables"]
             }
             return cls(str(doc["changefeed-id"]), str(doc["source"]), _pos(doc["position"]), int(doc["start-ts"]),
@@ -90,9 +111,11 @@ class SnapshotRecord:
     def save(self, store: ObjectStore) -> None:
         store.put(SNAPSHOT_KEY, self.to_json())
 
-    def reread_until(self) -> dict[TableName, SourcePosition]:
-        """Tables read at a later point than ``position``: their changes before it are in their rows."""
-        return {n: t.read_at for n, t in self.tables.items() if _key(t.read_at) > _key(self.position)}
+    def reread_until(self) -> dict[TableName, list[Piece]]:
+        """The pieces of tables (partly) read at a later point than ``position``: their changes before it are
+        in their rows."""
+        return {n: t.pieces() for n, t in self.tables.items()
+                if any(before(self.position, p) for _, p in t.pieces())}
 
 
 def read_snapshot_record(store: ObjectStore) -> SnapshotRecord | None:
