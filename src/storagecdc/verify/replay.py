@@ -47,18 +47,27 @@ class Replayed:
         self.applier.close()
 
 
-def replay_output(store: ObjectStore, options: ConsumerOptions, path: Path, until_ts: int | None,
+def replay_output(store: ObjectStore, options: ConsumerOptions, path: Path, checkpoint: int | None,
                   table_filter: TableFilter) -> Replayed:
-    """Replay the output into a new SQLite file at ``path``, up to ``until_ts`` (None: the checkpoint)."""
+    """Replay the output into a new SQLite file at ``path``, up to ``checkpoint``.
+
+    ``checkpoint`` must be known durable (the resume record's checkpoint, or a target's progress): when the
+    files carry commit-ts the replay runs one round up to exactly it, even if ``metadata`` (whose writes the
+    sink may hold back) is still below it. Otherwise (or with None) it runs up to ``metadata``.
+    """
     applier = SqliteApplier(path)
     try:
         replayer = Replayer(store, applier, options)
-        stats = replayer.run(until_ts=until_ts if cuts_by_commit_ts(options) else None)
+        if checkpoint is not None and cuts_by_commit_ts(options):
+            replayer.run_round(checkpoint)
+            reached: int | None = checkpoint
+        else:
+            reached = replayer.run().checkpoint
     except BaseException:
         applier.close()
         raise
     infos = _infos(replayer.progress, table_filter)
-    return Replayed(SqliteSide("output", applier.connection, infos), infos, stats.checkpoint, applier)
+    return Replayed(SqliteSide("output", applier.connection, infos), infos, reached, applier)
 
 
 @dataclass

@@ -11,9 +11,10 @@ transaction its checkpoint maps to, and only that one: the output keeps no map f
 commit-ts. So the rule is:
 
 - the output's position is behind the snapshot's: poll (``poll_s``) until it gets there;
-- it is exactly at the snapshot's position (and the ``metadata`` checkpoint covers that transaction): the
-  cut is found; the output is replayed up to the resume record's checkpoint-ts, which holds every change at
-  or before the snapshot's position and none after it;
+- it is exactly at the snapshot's position: the cut is found; the output is replayed up to the resume
+  record's checkpoint-ts, which holds every change at or before the snapshot's position and none after it
+  (the record is written only for a checkpoint whose data is durable, before ``metadata``, whose writes the
+  sink may hold back: the replay does not wait for ``metadata``);
 - it is past the snapshot's position (the source kept changing and the changefeed kept up): release the
   snapshot and take a new one, which will be at or past the output again.
 
@@ -35,7 +36,6 @@ import pymysql
 from storagecdc.errors import ConsumerError
 from storagecdc.runtime.resume import read_resume
 from storagecdc.storage.base import ObjectStore
-from storagecdc.storage.checkpoint import read_checkpoint
 from storagecdc.verify.sides import connect_mysql
 
 log = logging.getLogger(__name__)
@@ -134,12 +134,10 @@ def align(source_uri: str, store: ObjectStore, *, wait_s: float, poll_s: float =
                 record = read_resume(store)
                 pos = (record.state.position.file, record.state.position.offset) if record is not None else None
                 if record is not None and pos == snap.position:
-                    checkpoint = read_checkpoint(store)
-                    if checkpoint is not None and checkpoint >= record.state.last_commit_ts:
-                        keep = True
-                        log.info("source snapshot at %s matches the output's checkpoint %d", _fmt(pos),
-                                 record.checkpoint_ts)
-                        return Cut(snap, record.checkpoint_ts, record.state.last_commit_ts)
+                    keep = True
+                    log.info("source snapshot at %s matches the output's checkpoint %d", _fmt(pos),
+                             record.checkpoint_ts)
+                    return Cut(snap, record.checkpoint_ts, record.state.last_commit_ts)
                 if pos is not None and pos > snap.position:
                     break
                 if clock() >= deadline:

@@ -105,8 +105,9 @@ def _against_source(options: VerifyOptions, store: ObjectStore, tmp: Path, repla
         out = _replay(options, store, tmp, cut.until_ts, replays)
         pos = cut.snapshot.position
         if out.checkpoint is None or out.checkpoint < cut.last_commit_ts:
-            raise CannotVerify(f"the output replayed to {out.checkpoint}, short of the source snapshot's last "
-                               f"commit-ts {cut.last_commit_ts}")
+            raise CannotVerify(f"the output's metadata checkpoint ({out.checkpoint}) is short of the source "
+                               f"snapshot's last commit-ts {cut.last_commit_ts}, and its files carry no commit-ts "
+                               "to cut at the resume record's checkpoint (write with include-commit-ts=true)")
         if not cuts_by_commit_ts(options_from_uri(options.sink_uri)):
             record = read_resume(store)
             now = (record.state.position.file, record.state.position.offset) if record is not None else None
