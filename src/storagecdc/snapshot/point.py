@@ -57,14 +57,15 @@ class ConsistentPoint:
         self.connections.clear()
 
 
-def take_point(source: LiveSource, readers: int) -> ConsistentPoint:
-    """Open ``readers`` connections that each hold a snapshot of the same binlog position."""
+def take_point(source: LiveSource, readers: int, *, lock_free_attempts: int = LOCK_FREE_ATTEMPTS) -> ConsistentPoint:
+    """Open ``readers`` connections that each hold a snapshot of the same binlog position (MariaDB: lock-free
+    for up to ``lock_free_attempts`` tries)."""
     conns: list[Conn] = []
     try:
         for _ in range(readers):
             conns.append(_reader(source))
         mariadb = "mariadb" in str(getattr(conns[0], "server_version", "")).lower()
-        point = _lock_free(conns) if mariadb else None
+        point = _lock_free(conns, lock_free_attempts) if mariadb else None
         locked = point is None
         if point is None:
             point = _with_read_lock(source, conns, mariadb)
@@ -114,8 +115,8 @@ def _maria_snapshot_position(conn: Conn) -> tuple[str, int]:
     return file, int(status.get("binlog_snapshot_position", "0"))
 
 
-def _lock_free(conns: list[Conn]) -> SourcePosition | None:
-    for attempt in range(LOCK_FREE_ATTEMPTS):
+def _lock_free(conns: list[Conn], attempts: int) -> SourcePosition | None:
+    for attempt in range(attempts):
         positions = []
         for conn in conns:
             _begin(conn)
