@@ -151,10 +151,12 @@ def load_config(
     sync_enabled = bool(overrides.pop("sync_point", sync.get("enable", False)))
     interval = overrides.pop("sync_point_interval", None) or sync.get("interval", "10m")
     metrics_port = overrides.pop("metrics_port", None) or doc.get("metrics-port")
-    lease_ms = parse_duration_ms("lease", doc.get("lease", DEFAULT_LEASE))
+    lease = overrides.pop("lease", None) or doc.get("lease", DEFAULT_LEASE)
+    lease_ms = parse_duration_ms("lease", lease)
     if lease_ms < 1000:
-        raise ConfigError(f"lease must be at least 1s, got {doc.get('lease')!r}")
-    lease_wait_ms = parse_duration_ms("lease-wait", doc["lease-wait"]) if "lease-wait" in doc else 2 * lease_ms
+        raise ConfigError(f"lease must be at least 1s, got {lease!r}")
+    lease_wait = overrides.pop("lease_wait", None) or doc.get("lease-wait")
+    lease_wait_ms = parse_duration_ms("lease-wait", lease_wait) if lease_wait is not None else 2 * lease_ms
     if overrides:
         raise ConfigError(f"unknown override(s): {', '.join(sorted(overrides))}")
     return ChangefeedConfig(

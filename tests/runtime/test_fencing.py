@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from storagecdc.devtools.mariadb import MariaDBServer
-from storagecdc.errors import FencedError
+from storagecdc.config import load_config
+from storagecdc.errors import ConfigError, FencedError
 from storagecdc.runtime.fencing import FencedStore, PrefixOwner, needs_check
 from storagecdc.storage import LocalStore, open_store
 from storagecdc.storage.owner import OwnerLease, parse_owner
@@ -46,6 +47,21 @@ def test_keys_that_need_the_full_check() -> None:
     assert needs_check("_storagecdc/syncpoint/00000000000000000001.json")
     assert not needs_check("shop/orders/1/2024-01-01/CDC00000000000000000001.csv")
     assert not needs_check("shop/orders/1/2024-01-01/meta/CDC.index")
+
+
+def test_lease_options(tmp_path: Path) -> None:
+    def load(text: str = "", **overrides: object) -> tuple[int, int]:
+        path = tmp_path / "c.toml"
+        path.write_text(text)
+        config = load_config(path, source="x.000001", sink_uri="file:///tmp/x?protocol=csv", overrides=overrides)
+        return config.lease_ms, config.lease_wait_ms
+
+    assert load() == (30_000, 60_000)
+    assert load('lease = "5s"\n') == (5000, 10_000)
+    assert load('lease = "5s"\nlease-wait = "0s"\n') == (5000, 0)
+    assert load('lease = "5s"\n', lease="2s", lease_wait="1m") == (2000, 60_000)
+    with pytest.raises(ConfigError, match="lease must be at least 1s"):
+        load('lease = "500ms"\n')
 
 
 def test_second_owner_gives_up_on_a_live_lease_then_takes_a_stale_one(tmp_path: Path) -> None:

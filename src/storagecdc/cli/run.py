@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-table", action="append", metavar="SCHEMA.TABLE=N", help="split a table N ways")
     parser.add_argument("--sync-point-interval", metavar="DURATION", help="write syncpoints, e.g. 10m")
     parser.add_argument("--filter", action="append", metavar="RULE", help="table filter rule (repeatable)")
+    parser.add_argument("--lease", metavar="DURATION", help="owner lease on the sink prefix (default 30s)")
+    parser.add_argument("--lease-wait", metavar="DURATION",
+                        help="wait this long for another process's live lease, then exit 1 (default 2 x lease)")
     parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus metrics on 127.0.0.1:PORT")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar or periodic status lines")
 
@@ -119,4 +122,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         out["split_tables"] = args.split_table
     if args.metrics_port is not None:
         out["metrics_port"] = args.metrics_port
+    if args.lease:
+        out["lease"] = args.lease
+    if args.lease_wait:
+        out["lease_wait"] = args.lease_wait
     return out
