@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from storagecdc.devtools.mariadb import MariaDBServer
 from storagecdc.config import load_config
+from storagecdc.devtools.mariadb import MariaDBServer
 from storagecdc.errors import ConfigError, FencedError
 from storagecdc.runtime.fencing import FencedStore, PrefixOwner, needs_check
 from storagecdc.storage import LocalStore, open_store
