@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storagecdc.consumer import options_from_uri
+from storagecdc.consumer import ConsumerOptions, options_from_uri
 from storagecdc.errors import ConfigError
 from storagecdc.runtime.resume import read_resume
 from storagecdc.storage.base import ObjectStore
@@ -26,7 +26,7 @@ from storagecdc.storage.uri import open_store
 from storagecdc.table_filter import TableFilter
 from storagecdc.verify.compare import TableResult, compare
 from storagecdc.verify.replay import Replayed, cuts_by_commit_ts, open_target, replay_output
-from storagecdc.verify.sides import MySqlSide
+from storagecdc.verify.sides import MySqlSide, Side
 from storagecdc.verify.snapshot import CannotVerify, align
 
 
@@ -67,72 +67,82 @@ class Comparison:
 
 def verify(options: VerifyOptions) -> list[Comparison]:
     """Run the comparisons ``options`` ask for; ``CannotVerify`` when no consistent cut was found."""
-    options_from_uri(options.sink_uri)  # a bad sink option is a ConfigError before anything is opened
+    consumer_options = options_from_uri(options.sink_uri)  # a bad sink option fails before anything opens
     store = open_store(options.sink_uri)
-    replays: list[Replayed] = []
     try:
         with tempfile.TemporaryDirectory(prefix="storagecdc-verify-") as tmp:
+            run = _Run(options, consumer_options, TableFilter(options.filter_rules), store, Path(tmp))
             try:
                 out: list[Comparison] = []
                 if options.source:
-                    out.append(_against_source(options, store, Path(tmp), replays))
+                    out.append(run.against_source(options.source))
                 if options.target:
-                    out.append(_against_target(options, store, Path(tmp), replays))
+                    out.append(run.against_target(options.target))
                 return out
             finally:
-                for r in replays:
-                    r.close()
+                run.close()
     finally:
         store.close()
 
 
-def _replay(options: VerifyOptions, store: ObjectStore, tmp: Path, until: int | None,
-            replays: list[Replayed]) -> Replayed:
-    for r in replays:
-        if r.checkpoint == until:
-            return r
-    consumer_options = options_from_uri(options.sink_uri)
-    r = replay_output(store, consumer_options, tmp / f"output-{len(replays)}.db", until,
-                      TableFilter(options.filter_rules))
-    replays.append(r)
-    return r
+@dataclass
+class _Run:
+    options: VerifyOptions
+    consumer_options: ConsumerOptions
+    table_filter: TableFilter
+    store: ObjectStore
+    tmp: Path
+    replays: list[Replayed] = field(default_factory=list)
 
+    def close(self) -> None:
+        for r in self.replays:
+            r.close()
 
-def _against_source(options: VerifyOptions, store: ObjectStore, tmp: Path, replays: list[Replayed]) -> Comparison:
-    assert options.source is not None
-    cut = align(options.source, store, wait_s=options.wait_s, poll_s=options.poll_s)
-    try:
-        out = _replay(options, store, tmp, cut.until_ts, replays)
-        pos = cut.snapshot.position
-        if out.checkpoint is None or out.checkpoint < cut.last_commit_ts:
-            raise CannotVerify(f"the output's metadata checkpoint ({out.checkpoint}) is short of the source "
-                               f"snapshot's last commit-ts {cut.last_commit_ts}, and its files carry no commit-ts "
-                               "to cut at the resume record's checkpoint (write with include-commit-ts=true)")
-        if not cuts_by_commit_ts(options_from_uri(options.sink_uri)):
-            record = read_resume(store)
-            now = (record.state.position.file, record.state.position.offset) if record is not None else None
-            if now != pos:
-                raise CannotVerify("the output moved past the source snapshot while being replayed, and its files "
-                                   "carry no commit-ts to cut at (write with include-commit-ts=true)")
-        source = MySqlSide("source", cut.snapshot.conn, TableFilter(options.filter_rules))
-        results = compare(source, out.side, out.infos, chunk_size=options.chunk_size, max_rows=options.max_rows)
-        return Comparison("source", "output", cut.until_ts, f"binlog {pos[0]}:{pos[1]}", results)
-    finally:
-        cut.snapshot.close()
+    def replay(self, checkpoint: int) -> Replayed:
+        """The output replayed up to ``checkpoint`` (one replay per checkpoint)."""
+        for r in self.replays:
+            if r.checkpoint == checkpoint:
+                return r
+        r = replay_output(self.store, self.consumer_options, self.tmp / f"output-{len(self.replays)}.db",
+                          checkpoint, self.table_filter)
+        self.replays.append(r)
+        return r
 
+    def _compare(self, a: Side, out: Replayed) -> list[TableResult]:
+        return compare(a, out.side, out.infos, chunk_size=self.options.chunk_size, max_rows=self.options.max_rows)
 
-def _against_target(options: VerifyOptions, store: ObjectStore, tmp: Path, replays: list[Replayed]) -> Comparison:
-    assert options.target is not None
-    target = open_target(options.target, TableFilter(options.filter_rules))
-    try:
-        if not target.checkpoint:
-            raise CannotVerify("the target has consumed nothing yet (no checkpoint in its progress)")
-        out = _replay(options, store, tmp, target.checkpoint, replays)
-        if out.checkpoint != target.checkpoint:
-            raise CannotVerify(f"the target is at checkpoint {target.checkpoint}, the output replays to "
-                               f"{out.checkpoint}")
-        results = compare(target.side, out.side, out.infos, chunk_size=options.chunk_size,
-                          max_rows=options.max_rows)
-        return Comparison("target", "output", target.checkpoint, "the target's checkpoint", results)
-    finally:
-        target.close()
+    def against_source(self, source_uri: str) -> Comparison:
+        cut = align(source_uri, self.store, wait_s=self.options.wait_s, poll_s=self.options.poll_s)
+        try:
+            out = self.replay(cut.until_ts)
+            pos = cut.snapshot.position
+            if out.checkpoint is None or out.checkpoint < cut.last_commit_ts:
+                raise CannotVerify(f"the output's metadata checkpoint ({out.checkpoint}) is short of the source "
+                                   f"snapshot's last commit-ts {cut.last_commit_ts}, and its files carry no "
+                                   "commit-ts to cut at the resume record's checkpoint (write with "
+                                   "include-commit-ts=true)")
+            if not cuts_by_commit_ts(self.consumer_options):
+                record = read_resume(self.store)
+                now = (record.state.position.file, record.state.position.offset) if record is not None else None
+                if now != pos:
+                    raise CannotVerify("the output moved past the source snapshot while being replayed, and its "
+                                       "files carry no commit-ts to cut at (write with include-commit-ts=true)")
+            source = MySqlSide("source", cut.snapshot.conn, self.table_filter)
+            return Comparison("source", "output", cut.until_ts, f"binlog {pos[0]}:{pos[1]}",
+                              self._compare(source, out))
+        finally:
+            cut.snapshot.close()
+
+    def against_target(self, target_uri: str) -> Comparison:
+        target = open_target(target_uri, self.table_filter)
+        try:
+            if not target.checkpoint:
+                raise CannotVerify("the target has consumed nothing yet (no checkpoint in its progress)")
+            out = self.replay(target.checkpoint)
+            if out.checkpoint != target.checkpoint:
+                raise CannotVerify(f"the target is at checkpoint {target.checkpoint}, the output replays to "
+                                   f"{out.checkpoint}")
+            return Comparison("target", "output", target.checkpoint, "the target's checkpoint",
+                              self._compare(target.side, out))
+        finally:
+            target.close()
