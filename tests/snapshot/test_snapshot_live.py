@@ -90,8 +90,9 @@ def test_no_snapshot_when_the_changefeed_resumes(mariadb: MariaDBServer, mariadb
     _consume_and_verify(mariadb, mariadb_db, out)
 
 
-def test_kill_9_mid_snapshot_then_restart_finishes_equal(
-    mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_stopped_mid_snapshot_then_restart_finishes_equal(
+    mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path, stop: signal.Signals
 ) -> None:
     populate(mariadb, mariadb_db)
     out = tmp_path / "out"
@@ -112,15 +113,19 @@ def test_kill_9_mid_snapshot_then_restart_finishes_equal(
             if record is not None and any(t.state == STARTED for t in record.tables.values()) and any(
                 (out / mariadb_db / "big").rglob("*.parquet")
             ):
-                os.kill(proc.pid, signal.SIGKILL)
+                os.kill(proc.pid, stop)
                 killed_at = record
                 break
             time.sleep(0.02)
         if killed_at is None:
             proc.kill()
-        proc.wait(30)
+        code = proc.wait(30)
         assert killed_at is not None, (tmp_path / "run.log").read_text()[-3000:]
         assert not killed_at.complete
+        if stop == signal.SIGTERM:  # a clean stop: what is durable is recorded, exit 0, the rest is left
+            assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
+            stopped = _record(out)
+            assert stopped is not None and not stopped.complete
         restarted = subprocess.run([*CLI, "run", "--config", str(toml), "--until", "now", "--no-progress"],
                                    capture_output=True, text=True, timeout=300, check=False)
         assert restarted.returncode == 0, restarted.stderr[-3000:]

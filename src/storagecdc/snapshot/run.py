@@ -101,6 +101,8 @@ class InitialSnapshot:
     base_ts: int
     """The commit-ts below this attempt's: its TRUNCATE versions are ``base_ts + 1``."""
     options: SnapshotOptions
+    progress: SnapshotProgress | None = None
+    """Rows and tables done of the estimates, once ``changes()`` runs (for metrics)."""
 
     @property
     def start_state(self) -> AssemblerState:
@@ -124,8 +126,8 @@ class InitialSnapshot:
             record.save(store)
         rows_ts = record.rows_ts
         infos = {p.info.name: tracker.table(p.info.name) or p.info for p in self.plans}
-        progress = SnapshotProgress(len(self.plans), sum(p.estimated_rows for p in self.plans),
-                                    self.options.progress_interval_s)
+        progress = self.progress = SnapshotProgress(len(self.plans), sum(p.estimated_rows for p in self.plans),
+                                                    self.options.progress_interval_s)
         commit_ms = ts_physical_ms(rows_ts)
         total = 0
         with _Readers(self.point, self.plans, self.options.chunk_rows) as readers:
