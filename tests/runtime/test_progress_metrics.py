@@ -246,3 +246,17 @@ def test_live_status_line(mariadb: MariaDBServer, mariadb_db: str, tmp_path: Pat
     assert line.startswith("storagecdc: 2 rows (") and "rows/s" in line, line
     assert "lag 0 B behind the server" in line and "checkpoint 4" in line, line
     assert REPLICATION_PASSWORD not in line
+
+
+def test_a_busy_metrics_port_is_a_config_error(binlog_fixtures: Path, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([*CLI, "run", "--source", str(binlog_fixtures / SAKILA), "--sink-uri",
+                               f"{(tmp_path / 'out').as_uri()}?protocol=csv", "--metrics-port", str(port)],
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"storagecdc: error: metrics-port {port}: cannot listen on 127.0.0.1:{port}: " \
+        "Address already in use"
+    assert not (tmp_path / "out").exists()

@@ -85,26 +85,30 @@ class _Hooks:
 def _replicate_owned(config: ChangefeedConfig, args: argparse.Namespace) -> RunResult:
     """Take the prefix, replicate with progress and metrics attached, release the prefix."""
     lag = SourceLag(config)
-    metrics = RunMetrics(lag, config.sink.date_separator) if config.metrics_port is not None else None
-    progress = None if args.no_progress else Progress(sys.stderr, lag)
-    lease_store = open_store(config.sink_uri, config.store_options)
-    owner = PrefixOwner(lease_store, config.changefeed_id, lease_ms=config.lease_ms, wait_ms=config.lease_wait_ms)
+    metrics = None
+    if config.metrics_port is not None:
+        metrics = RunMetrics(lag, config.sink.date_separator)
+        metrics.serve(config.metrics_port)
     try:
-        if metrics is not None and config.metrics_port is not None:
-            metrics.serve(config.metrics_port)
-        owner.acquire()
+        progress = None if args.no_progress else Progress(sys.stderr, lag)
+        lease_store = open_store(config.sink_uri, config.store_options)
+        owner = PrefixOwner(lease_store, config.changefeed_id, lease_ms=config.lease_ms,
+                            wait_ms=config.lease_wait_ms)
         try:
-            with attached(_Hooks(owner, progress, metrics)):
-                result = replicate(config, until=args.until, handle_signals=True)
+            owner.acquire()
+            try:
+                with attached(_Hooks(owner, progress, metrics)):
+                    result = replicate(config, until=args.until, handle_signals=True)
+            finally:
+                if progress is not None:
+                    progress.close()
+            if owner.fenced is not None:
+                raise owner.fenced
+            return result
         finally:
-            if progress is not None:
-                progress.close()
-        if owner.fenced is not None:
-            raise owner.fenced
-        return result
+            owner.release()
+            lease_store.close()
     finally:
-        owner.release()
-        lease_store.close()
         if metrics is not None:
             metrics.close()
 

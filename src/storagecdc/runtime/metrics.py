@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
+from storagecdc.errors import ConfigError
 from storagecdc.model import ts_physical_ms
 from storagecdc.runtime.progress import SourceLag
 from storagecdc.storage.base import ObjectInfo, ObjectStore
@@ -68,7 +69,10 @@ class RunMetrics:
 
     def serve(self, port: int) -> int:
         """Serve ``/metrics`` on 127.0.0.1:``port`` (0: any free port); the port it listens on."""
-        self._server, self._thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
+        try:
+            self._server, self._thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
+        except OSError as exc:
+            raise ConfigError(f"metrics-port {port}: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
         return int(self._server.server_port)
 
     def close(self) -> None:
