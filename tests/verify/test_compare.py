@@ -45,8 +45,9 @@ def test_sqlite_representation_canonicalises_like_the_server_value() -> None:
     assert canonicalizer(col)(store(value)) == canonicalizer(col)(value) == "2020-05-06 07:08:09.000010"
 
 
-def _side(label: str, rows: Mapping[str, Sequence[tuple[int, str | None]]]) -> SqliteSide:
-    db = sqlite3.connect(":memory:")
+def _side(label: str, rows: Mapping[str, Sequence[tuple[int, str | None]]],
+          db: sqlite3.Connection | None = None) -> SqliteSide:
+    db = db or sqlite3.connect(":memory:")
     names = []
     for table, data in rows.items():
         db.execute(f'CREATE TABLE "d.{table}" (k, v)')
@@ -87,3 +88,19 @@ def test_tables_without_primary_key_compare_as_multisets() -> None:
     assert [(d.key, len(d.a), len(d.b)) for d in n.diffs] == [(("1", "x"), 2, 1)]
     assert (str(only.name), only.status, only.a_rows, only.b_rows) == ("d.only_a", "missing in output", 3, None)
     assert compare(a, a, {TableName("d", "n"): _info("n", False)}, only=[TableName("d", "n")])[0].equal
+
+
+def test_column_sets_are_compared_and_max_rows_zero_skips_the_second_read() -> None:
+    a_db = sqlite3.connect(":memory:")
+    a = _side("source", {"t": [(1, "x")]}, a_db)
+    b = _side("output", {"t": [(1, "y")]})
+    a_db.execute('ALTER TABLE "d.t" ADD COLUMN extra')
+    info = {TableName("d", "t"): _info("t", True)}
+    (result,) = compare(a, b, info)
+    assert (result.status, result.detail) == ("columns differ", "source has extra, which the output's schema does not")
+    (result,) = compare(b, b, {TableName("d", "t"): TableInfo(TableName("d", "t"), (
+        ColumnInfo("k", "INT", is_pk=True), ColumnInfo("V", "VARCHAR"), ColumnInfo("w", "INT")), 1)})
+    assert (result.status, result.detail) == ("columns differ", "output lacks w")
+    a_db.execute('ALTER TABLE "d.t" DROP COLUMN extra')
+    (result,) = compare(a, b, info, max_rows=0)
+    assert (result.status, result.diffs, result.detail) == ("rows differ", [], "1 of 1 chunks differ")

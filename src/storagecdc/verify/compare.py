@@ -9,7 +9,8 @@ key *range* needs both databases to order keys the same way, and they do not (My
 case-insensitive and pad spaces, SQLite compares bytes; DECIMAL keys are text in SQLite). Only buckets whose
 checksums differ are read again, and their rows are matched by key to name what differs: keys missing on one
 side, and keys whose values differ (for tables without a primary key: rows whose multiplicities differ).
-At most ``max_rows`` differences are kept per table; memory is one bucket's rows per mismatching bucket read.
+At most ``max_rows`` differences are kept per table (0: none, and no second read); memory is the rows of at
+most ``max_rows`` buckets. Column sets are compared first (by name, case-insensitively, as MySQL does).
 """
 
 from __future__ import annotations
@@ -114,12 +115,20 @@ def compare_table(a: Side, b: Side, name: TableName, info: TableInfo, *, chunk_s
     shape = _shape(info)
     result = TableResult(name, a.count(name), b.count(name), columns=shape.columns,
                          key_columns=tuple(shape.columns[i] for i in shape.key) if info.pk_indexes else ())
+    known = {c.lower() for c in info.column_names}
     for side in (a, b):
         have = side.columns(name) or []
-        missing = [c for c in shape.columns if c not in have]
+        lower = {c.lower() for c in have}
+        missing = [c for c in shape.columns if c.lower() not in lower]
+        extra = [c for c in have if c.lower() not in known]
+        problems = []
         if missing:
+            problems.append(f"{side.label} lacks {', '.join(missing)}")
+        if extra:
+            problems.append(f"{side.label} has {', '.join(extra)}, which the output's schema does not")
+        if problems:
             result.status = "columns differ"
-            result.detail = f"{side.label} lacks column(s) {', '.join(missing)}"
+            result.detail = "; ".join(problems)
             return result
     assert result.a_rows is not None and result.b_rows is not None
     n = max(1, -(-max(result.a_rows, result.b_rows) // chunk_size))
@@ -129,11 +138,12 @@ def compare_table(a: Side, b: Side, name: TableName, info: TableInfo, *, chunk_s
     if not bad:
         return result
     result.status = "rows differ"
-    wanted = set(bad[:max(1, max_rows)])
-    rows_a = _bucket_rows(_rows(a, name, shape, n), wanted)
-    rows_b = _bucket_rows(_rows(b, name, shape, n), wanted)
-    result.diffs = _diff(rows_a, rows_b, max(1, max_rows))
     result.detail = f"{len(bad)} of {n} chunks differ"
+    if max_rows > 0:
+        wanted = set(bad[:max_rows])
+        rows_a = _bucket_rows(_rows(a, name, shape, n), wanted)
+        rows_b = _bucket_rows(_rows(b, name, shape, n), wanted)
+        result.diffs = _diff(rows_a, rows_b, max_rows)
     return result
 
 
