@@ -7,7 +7,10 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+import pytest
+
 from storagecdc.consumer.sqlite_values import to_sqlite
+from storagecdc.errors import ConsumerError
 from storagecdc.model import ColumnInfo, TableInfo, TableName
 from storagecdc.verify import compare
 from storagecdc.verify.canonical import canonicalizer
@@ -104,3 +107,11 @@ def test_column_sets_are_compared_and_max_rows_zero_skips_the_second_read() -> N
     a_db.execute('ALTER TABLE "d.t" DROP COLUMN extra')
     (result,) = compare(a, b, info, max_rows=0)
     assert (result.status, result.diffs, result.detail) == ("rows differ", [], "1 of 1 chunks differ")
+
+
+def test_an_unreadable_value_names_side_table_and_column() -> None:
+    a = _side("target", {"t": [(1, "not a number")]})
+    info = TableInfo(TableName("d", "t"), (ColumnInfo("k", "INT", is_pk=True),
+                                           ColumnInfo("v", "DECIMAL", length=10, scale=2)), 1)
+    with pytest.raises(ConsumerError, match=r"target: table d\.t, column v: cannot read 'not a number'"):
+        compare(a, a, {info.name: info})

@@ -16,10 +16,13 @@ most ``max_rows`` buckets. Column sets are compared first (by name, case-insensi
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from storagecdc.errors import ConsumerError
 from storagecdc.model import TableInfo, TableName
 from storagecdc.verify.canonical import Canon, canonicalizer, row_text, row_values
 from storagecdc.verify.sides import Side
@@ -75,9 +78,22 @@ def _rows(side: Side, name: TableName, shape: _Shape, n: int) -> Iterator[tuple[
     this process, which reads both sides."""
     canons, key = shape.canons, shape.key
     for raw in side.rows(name, shape.columns):
-        values = row_values(canons, raw)
+        try:
+            values = row_values(canons, raw)
+        except (ValueError, ArithmeticError, TypeError, struct.error):
+            raise _bad_value(side, name, shape, raw) from None
         k = tuple([values[i] for i in key])
         yield hash(k) % n, k, values
+
+
+def _bad_value(side: Side, name: TableName, shape: _Shape, raw: Sequence[Any]) -> ConsumerError:
+    for column, canon, value in zip(shape.columns, shape.canons, raw, strict=True):
+        try:
+            if value is not None:
+                canon(value)
+        except (ValueError, ArithmeticError, TypeError, struct.error) as exc:
+            return ConsumerError(f"{side.label}: table {name}, column {column}: cannot read {value!r:.80} ({exc})")
+    return ConsumerError(f"{side.label}: table {name}: cannot read a row")
 
 
 def _checksums(rows: Iterable[tuple[int, Values, Values]], n: int) -> tuple[list[int], list[int]]:
