@@ -26,21 +26,23 @@ from tests.e2e_live.harness import (
     Changefeed,
     Consumed,
     State,
+    checkpoint,
     consume,
     objects,
     server_state,
     sqlite_state,
     storagecdc,
     wait_for_binlog_dumps,
+    wait_for_checkpoint,
 )
 from tests.e2e_live.workload import DB, Workload, prepare
 from tests.plugins.s3_servers import TEST_BUCKET, fresh_prefix
 
-WORKLOAD_S = 6
-STOP_AFTER_S = 2.5
+WORKLOAD_S = 8
+STOP_AFTER_S = 2.0
 SPLIT = ["--split-table", f"{DB}.sbtest1=4", "--split-table", f"{DB}.sbtest2=3"]
 FLAGS = [*SPLIT, "--sync-point-interval", "1s", "--filter", f"{DB}.*"]
-SMALL_FILES = "flush-interval=500ms&file-size=64KiB"
+FAST_FLUSH = "flush-interval=500ms"
 
 
 @dataclass
@@ -59,6 +61,8 @@ class LiveRun:
     snapshots: list[dict[str, str]]
     """The CSV sink's objects after the mid-workload stop, after the stop at the end, after ``--until now``."""
     workload_running_at_stop: bool
+    resumed_while_running: bool
+    """The restarted CSV changefeed advanced the checkpoint while sysbench still ran."""
     tmp: Path
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -96,7 +100,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, seaw
     server.execute(f"CREATE DATABASE `{DB}`")
     source = server.uri()
     csv_uri = moto_server.store_uri(TEST_BUCKET, fresh_prefix("live-csv")) + \
-        f"&protocol=csv&include-commit-ts=true&{SMALL_FILES}"
+        f"&protocol=csv&include-commit-ts=true&{FAST_FLUSH}"
     parquet_uri = moto_server.store_uri(TEST_BUCKET, fresh_prefix("live-parquet")) + "&protocol=parquet"
     seaweed_uri = seaweedfs.store_uri(TEST_BUCKET, fresh_prefix("live-canal"), **{"retry-deadline": "20"}) + \
         "&protocol=canal-json&enable-tidb-extension=true"
@@ -117,10 +121,12 @@ def live(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, seaw
         workload.start()
         time.sleep(STOP_AFTER_S)
         assert csv.stop() == 0, csv.runs[-1][2][-3000:]
+        stopped_at = checkpoint(csv_uri)
         running = workload.running
         snapshots = [objects(csv_uri)]
         csv.start()
-        wait_for_binlog_dumps(server, len(feeds))  # its SIGTERM handler is in place once it streams
+        wait_for_checkpoint(csv_uri, above=stopped_at)
+        resumed_while_running = workload.running
         workload.join()
         lap("workload")
         for feed in feeds:
@@ -149,6 +155,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, seaw
             state=server_state(server, DB),
             snapshots=snapshots,
             workload_running_at_stop=running,
+            resumed_while_running=resumed_while_running,
             tmp=tmp,
             timings=timings,
         )

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import signal
 import sqlite3
@@ -175,6 +176,28 @@ def differences(got: State, want: State) -> list[str]:
             out.append(f"{t}: {len(gr)} rows vs {len(wr)}; {len(extra)} unexpected (first {extra[:1]}), "
                        f"{len(missing)} missing (first {missing[:1]})")
     return out
+
+
+def checkpoint(uri: str) -> int:
+    """The sink's ``metadata`` checkpoint (0 when there is none yet)."""
+    store = open_store(uri)
+    try:
+        if not store.exists("metadata"):
+            return 0
+        return int(json.loads(store.get("metadata"))["checkpoint-ts"])
+    finally:
+        store.close()
+
+
+def wait_for_checkpoint(uri: str, *, above: int, timeout: float = 30.0) -> int:
+    """Wait until the sink's checkpoint passes ``above``; the new checkpoint."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = checkpoint(uri)
+        if now > above:
+            return now
+        time.sleep(0.1)
+    raise AssertionError(f"the checkpoint of the restarted changefeed stayed at {above} for {timeout}s")
 
 
 def objects(uri: str) -> dict[str, str]:
