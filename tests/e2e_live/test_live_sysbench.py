@@ -57,6 +57,8 @@ def test_live_csv_replays_into_second_mariadb_equal_to_server(
     assert consumed.rows == csv_replayed.consumed.rows
     again = consume(live.csv_uri, target)
     assert again.rows == 0, "progress lives in the target: a second consume applies nothing"
+    verified = storagecdc("verify", "--sink-uri", live.csv_uri, "--target", target, "--filter", f"{DB}.*")
+    assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
 
 
 SINKS = ["csv_uri", "parquet_uri", "seaweed_uri"]
