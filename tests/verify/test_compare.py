@@ -14,6 +14,7 @@ from storagecdc.errors import ConsumerError
 from storagecdc.model import ColumnInfo, TableInfo, TableName
 from storagecdc.verify import compare
 from storagecdc.verify.canonical import canonicalizer
+from storagecdc.verify.compare import _Chunks
 from storagecdc.verify.sides import SqliteSide
 
 
@@ -106,7 +107,7 @@ def test_column_sets_are_compared_and_max_rows_zero_skips_the_second_read() -> N
     assert (result.status, result.detail) == ("columns differ", "output lacks w")
     a_db.execute('ALTER TABLE "d.t" DROP COLUMN extra')
     (result,) = compare(a, b, info, max_rows=0)
-    assert (result.status, result.diffs, result.detail) == ("rows differ", [], "1 of 1 chunks differ")
+    assert (result.status, result.diffs, result.detail) == ("rows differ", [], "1 of 1 key ranges differ")
 
 
 def test_an_unreadable_value_names_side_table_and_column() -> None:
@@ -115,3 +116,29 @@ def test_an_unreadable_value_names_side_table_and_column() -> None:
                                            ColumnInfo("v", "DECIMAL", length=10, scale=2)), 1)
     with pytest.raises(ConsumerError, match=r"target: table d\.t, column v: cannot read 'not a number'"):
         compare(a, a, {info.name: info})
+
+
+def test_integer_keys_chunk_by_range_other_keys_by_hash() -> None:
+    base = [(i, f"v{i}") for i in range(-50, 950)]
+    a = _side("source", {"t": base})
+    b = _side("output", {"t": [r if r[0] != 700 else (700, "x") for r in base]})
+    name = TableName("d", "t")
+    (ranged,) = compare(a, b, {name: _info("t", True)}, chunk_size=100)
+    assert ranged.detail == "1 of 10 key ranges differ"
+    text_key = TableInfo(name, (ColumnInfo("k", "VARCHAR", is_pk=True), ColumnInfo("v", "VARCHAR")), 1)
+    (hashed,) = compare(a, b, {name: text_key}, chunk_size=100)
+    assert hashed.detail == "1 of 10 chunks differ"
+    for result in (ranged, hashed):
+        assert [(d.key, d.a, d.b) for d in result.diffs] == [(("700",), (("700", "v700"),), (("700", "x"),))]
+
+
+@pytest.mark.parametrize(("lo", "span", "n"), [(0, 10, 3), (-7, 1001, 10), (5, 5, 5), (2**40, 2**33 + 5, 7)])
+def test_key_range_bounds_match_the_chunk_of_each_key(lo: int, span: int, n: int) -> None:
+    chunks = _Chunks(n, True, lo, span)
+    starts = [chunks.bounds(i)[0] for i in range(n)] + [chunks.bounds(n - 1)[1]]
+    assert starts[0] == lo and starts[-1] == lo + span and starts == sorted(starts)
+    for i in range(n):
+        start, stop = chunks.bounds(i)
+        for v in {start, stop - 1}:
+            if start < stop:
+                assert (v - lo) * n // span == i

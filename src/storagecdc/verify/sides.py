@@ -22,6 +22,9 @@ from storagecdc.model import TableName
 from storagecdc.source.replication_uri import redact
 from storagecdc.table_filter import SYSTEM_SCHEMAS, TableFilter
 
+KeyRange = tuple[str, int, int]
+"""(integer key column, start, stop): the rows with ``start <= key < stop``."""
+
 
 class Side(Protocol):
     """One side of a comparison."""
@@ -39,8 +42,13 @@ class Side(Protocol):
     def count(self, name: TableName) -> int:
         ...
 
-    def rows(self, name: TableName, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-        """Every row's values of ``columns``, in no particular order."""
+    def key_range(self, name: TableName, column: str) -> tuple[int, int] | None:
+        """The smallest and largest value of an integer column (None: no rows)."""
+        ...
+
+    def rows(self, name: TableName, columns: Sequence[str], where: KeyRange | None = None
+             ) -> Iterator[tuple[Any, ...]]:
+        """Every row's values of ``columns`` (only those in ``where``), in no particular order."""
         ...
 
 
@@ -102,10 +110,22 @@ class MySqlSide:
     def count(self, name: TableName) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM {self._table(name)}")[0][0])
 
-    def rows(self, name: TableName, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    def key_range(self, name: TableName, column: str) -> tuple[int, int] | None:
+        c = mysql_ident(column)
+        lo, hi = self._query(f"SELECT MIN({c}), MAX({c}) FROM {self._table(name)}")[0]
+        return None if lo is None else (int(lo), int(hi))
+
+    def rows(self, name: TableName, columns: Sequence[str], where: KeyRange | None = None
+             ) -> Iterator[tuple[Any, ...]]:
         cols = ", ".join(mysql_ident(c) for c in columns)
+        sql = f"SELECT {cols} FROM {self._table(name)}"
+        params: tuple[int, ...] = ()
+        if where is not None:
+            key, start, stop = where
+            sql += f" WHERE {mysql_ident(key)} >= %s AND {mysql_ident(key)} < %s"
+            params = (start, stop)
         with self._conn.cursor(pymysql.cursors.SSCursor) as cur:
-            cur.execute(f"SELECT {cols} FROM {self._table(name)}")
+            cur.execute(sql, params)
             yield from cur
 
 
@@ -129,7 +149,20 @@ class SqliteSide:
         row = self._db.execute(f"SELECT COUNT(*) FROM {sqlite_ident(sqlite_table_name(name))}").fetchone()
         return int(row[0])
 
-    def rows(self, name: TableName, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    def key_range(self, name: TableName, column: str) -> tuple[int, int] | None:
+        c = sqlite_ident(column)
+        lo, hi = self._db.execute(f"SELECT MIN({c}), MAX({c}) FROM {sqlite_ident(sqlite_table_name(name))}"
+                                  ).fetchone()
+        return None if lo is None else (int(lo), int(hi))
+
+    def rows(self, name: TableName, columns: Sequence[str], where: KeyRange | None = None
+             ) -> Iterator[tuple[Any, ...]]:
         cols = ", ".join(sqlite_ident(c) for c in columns)
-        with closing(self._db.execute(f"SELECT {cols} FROM {sqlite_ident(sqlite_table_name(name))}")) as cur:
+        sql = f"SELECT {cols} FROM {sqlite_ident(sqlite_table_name(name))}"
+        params: tuple[int, ...] = ()
+        if where is not None:
+            key, start, stop = where
+            sql += f" WHERE {sqlite_ident(key)} >= ? AND {sqlite_ident(key)} < ?"
+            params = (start, stop)
+        with closing(self._db.execute(sql, params)) as cur:
             yield from cur
