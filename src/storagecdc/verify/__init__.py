@@ -19,12 +19,14 @@ Consistency (``snapshot``)
     ``--syncpoint`` or ``--until`` is compared at its own checkpoint, which its progress names.
 
 Comparison (``compare``, ``canonical``)
-    Tables selected by the ``--filter`` rules; a table on one side only is a difference. Per table: row
-    counts, then chunk checksums (buckets of about ``--chunk-size`` rows by a hash of the canonical primary
-    key, or of the whole row without one: a multiset checksum), with values canonicalised to one text per
-    column type on both sides. Differing chunks are read again and up to ``--max-rows`` differing keys are
-    printed with their values on both sides (``report``). Exit 0: equal; 1: a difference; 3: no consistent
-    cut. Passwords are never printed.
+    Tables selected by the ``--filter`` rules; a table on one side only is a difference, and so are differing
+    column sets. Per table: row counts, then multiset checksums of chunks of about ``--chunk-size`` rows over
+    values canonicalised to one text per column type on both sides. Chunks are primary-key ranges when the
+    key is one integer column, else buckets by a hash of the canonical key (of the whole row without a
+    primary key): MySQL and SQLite order other keys differently, so ranges of them would not line up.
+    Differing chunks are read again and up to ``--max-rows`` differing keys are printed with their values on
+    both sides (``report``). Exit 0: equal; 1: a difference; 3: no consistent cut. Passwords are never
+    printed.
 """
 
 from __future__ import annotations
