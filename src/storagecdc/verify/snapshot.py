@@ -89,17 +89,20 @@ def _master_status(cur: Any) -> Position:
     raise ConsumerError("the source answers neither SHOW MASTER STATUS nor SHOW BINARY LOG STATUS")
 
 
-def take_snapshot(uri: str) -> SourceSnapshot:
-    """A consistent snapshot of the source and its binlog position (see the module docstring)."""
+def take_snapshot(uri: str, *, locked: bool = False) -> SourceSnapshot:
+    """A consistent snapshot of the source and its binlog position (see the module docstring); ``locked``
+    uses the FLUSH TABLES WITH READ LOCK method even where the lock-free one is available."""
     conn = connect_mysql(uri)
     try:
         with conn.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            status = _status(cur)
-            if status.get("binlog_snapshot_file"):
-                return SourceSnapshot(conn, (status["binlog_snapshot_file"], int(status["binlog_snapshot_position"])))
-            cur.execute("ROLLBACK")
+            if not locked:
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                status = _status(cur)
+                if status.get("binlog_snapshot_file"):
+                    position = (status["binlog_snapshot_file"], int(status["binlog_snapshot_position"]))
+                    return SourceSnapshot(conn, position)
+                cur.execute("ROLLBACK")
             cur.execute("FLUSH TABLES WITH READ LOCK")
             try:
                 cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
