@@ -9,6 +9,9 @@
   412 answer can be the store rejecting our own retry of a PUT that already landed, so the object is read
   back and identical bytes count as success.
 - Objects of ``multipart_threshold`` bytes or more are uploaded in parts.
+- botocore's and urllib3's loggers are held at INFO unless the application set their level: their DEBUG
+  records print signed request headers (the access key id, ``x-amz-security-token``), so ``--log-level
+  debug`` would leak credentials (and dwarf storagecdc's own records).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import base64
 import contextlib
 import functools
 import hashlib
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -43,6 +47,19 @@ _CREDENTIAL_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "I
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _RETRYABLE_TRANSPORT = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError,
                         botocore.exceptions.IncompleteReadError, ConnectionError, TimeoutError)
+
+
+_CHATTY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
+def _hold_third_party_logs_at_info() -> None:
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
+
+
+_hold_third_party_logs_at_info()
 
 
 class S3StorageError(StorageError):
