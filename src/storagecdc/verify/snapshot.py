@@ -10,7 +10,9 @@ STATUS`` (``SHOW BINARY LOG STATUS`` on 8.4+) read while writes are blocked, the
 transaction its checkpoint maps to, and only that one: the output keeps no map from any other position to a
 commit-ts. So the rule is:
 
-- the output's position is behind the snapshot's: poll (``poll_s``) until it gets there;
+- the output's position is behind the snapshot's: poll (``poll_s``) until it gets there, unless the binlog
+  in between holds nothing the filter selects (``gap``: an idle rotation, writes to other tables), which
+  makes the two positions equivalent;
 - it is exactly at the snapshot's position: the cut is found; the output is replayed up to the resume
   record's checkpoint-ts, which holds every change at or before the snapshot's position and none after it
   (the record is written only for a checkpoint whose data is durable, before ``metadata``, whose writes the
@@ -36,6 +38,8 @@ import pymysql
 from storagecdc.errors import ConsumerError
 from storagecdc.runtime.resume import read_resume
 from storagecdc.storage.base import ObjectStore
+from storagecdc.table_filter import TableFilter
+from storagecdc.verify.gap import nothing_selected_between
 from storagecdc.verify.sides import connect_mysql
 
 log = logging.getLogger(__name__)
@@ -123,7 +127,7 @@ def _fmt(pos: Position | None) -> str:
     return "none (no checkpoint yet)" if pos is None else f"{pos[0]}:{pos[1]}"
 
 
-def align(source_uri: str, store: ObjectStore, *, wait_s: float, poll_s: float = 0.2,
+def align(source_uri: str, store: ObjectStore, table_filter: TableFilter, *, wait_s: float, poll_s: float = 0.2,
           clock: Callable[[], float] = time.monotonic) -> Cut:
     """A snapshot of the source at the output's resume position (the caller closes ``cut.snapshot``)."""
     deadline = clock() + wait_s
@@ -132,6 +136,7 @@ def align(source_uri: str, store: ObjectStore, *, wait_s: float, poll_s: float =
         attempts += 1
         snap = take_snapshot(source_uri)
         keep = False
+        checked: set[Position] = set()
         try:
             while True:
                 record = read_resume(store)
@@ -143,6 +148,13 @@ def align(source_uri: str, store: ObjectStore, *, wait_s: float, poll_s: float =
                     return Cut(snap, record.checkpoint_ts, record.state.last_commit_ts)
                 if pos is not None and pos > snap.position:
                     break
+                if record is not None and pos is not None and pos not in checked:
+                    checked.add(pos)
+                    if nothing_selected_between(snap.conn, pos, snap.position, table_filter):
+                        keep = True
+                        log.info("nothing selected between the output's position %s and the source snapshot at "
+                                 "%s", _fmt(pos), _fmt(snap.position))
+                        return Cut(snap, record.checkpoint_ts, record.state.last_commit_ts)
                 if clock() >= deadline:
                     raise CannotVerify(f"the output lags: its checkpoint is at source position {_fmt(pos)}, the "
                                        f"source snapshot at {_fmt(snap.position)} (waited {wait_s:g} s)")

@@ -112,7 +112,8 @@ class _Run:
         return compare(a, out.side, out.infos, chunk_size=self.options.chunk_size, max_rows=self.options.max_rows)
 
     def against_source(self, source_uri: str) -> Comparison:
-        cut = align(source_uri, self.store, wait_s=self.options.wait_s, poll_s=self.options.poll_s)
+        cut = align(source_uri, self.store, self.table_filter, wait_s=self.options.wait_s,
+                    poll_s=self.options.poll_s)
         try:
             out = self.replay(cut.until_ts)
             pos = cut.snapshot.position
