@@ -1,8 +1,9 @@
 """``storagecdc verify --source mysql://... --sink-uri URI [--target TARGET]``: prove the output equal to the
 source (and a consumed target equal to the output).
 
-SOURCE is read inside a consistent snapshot whose binlog position the output's checkpoint must reach (verify
-waits up to --wait seconds, re-taking the snapshot when the output has moved past it); the output is
+SOURCE is read inside a consistent snapshot whose binlog position the output's checkpoint must reach, or
+come within events that touch no selected table (verify waits up to --wait seconds, re-taking the snapshot
+when the output has moved past it); the output is
 replayed by verify itself into a temporary SQLite file up to exactly that point. This is exact when the files
 carry commit-ts (Parquet; CSV with include-commit-ts=true; canal-json with enable-tidb-extension=true);
 without them, only while the changefeed writes nothing past its checkpoint. A TARGET written by 'storagecdc

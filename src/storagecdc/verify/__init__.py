@@ -11,8 +11,9 @@ Consistency (``snapshot``)
     transaction whose binlog position is known (MariaDB: ``binlog_snapshot_file/position``, lock-free; MySQL:
     a brief FLUSH TABLES WITH READ LOCK). The output's resume record maps exactly one source position to a
     commit-ts: the position after its checkpoint's transaction. verify waits (``--wait``) until that
-    position equals the snapshot's, re-taking the snapshot whenever the output has moved past it, and then
-    replays the output up to that checkpoint (``until_ts``). When the positions never meet in time it exits
+    position equals the snapshot's (or the binlog between them holds nothing the filter selects: ``gap``),
+    re-taking the snapshot whenever the output has moved past it, and then replays the output up to that
+    checkpoint. When the positions never meet in time it exits
     3: "the output lags" or "the source moved". Guarantee: with commit-ts in the files, OUTPUT holds exactly
     the transactions at or before the snapshot's position, so every reported difference is real. Syncpoint
     markers name no source position, so the source cannot be read at a syncpoint; a TARGET consumed with
