@@ -161,3 +161,38 @@ def test_read_lock_point_agrees_with_the_lock_free_one(mariadb: MariaDBServer, m
     finally:
         locked.close()
         free.close()
+
+
+def test_started_tables_without_an_integer_key_are_truncated_and_read_again(
+    mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path
+) -> None:
+    """As if the first run had died before recording two tables done: the next run truncates them (one
+    TRUNCATE version each), reads them again at a new point and drops their changes streamed before it."""
+    populate(mariadb, mariadb_db)
+    out = tmp_path / "out"
+    config = _config(mariadb, mariadb_db, out)
+    replicate(config, until="now")
+    store = open_store(f"file://{out}", {})
+    try:
+        record = read_snapshot_record(store)
+        assert record is not None
+        for name in record.tables:
+            if name.table in ("nopk", "composite"):
+                record.tables[name].state = STARTED
+        record.complete = False
+        record.save(store)
+    finally:
+        store.close()
+    mariadb.execute_script(
+        "INSERT INTO nopk VALUES (99, 'gap', 1.5); DELETE FROM composite WHERE a = 3;"
+        "UPDATE composite SET b = 'moved' WHERE a = 4 AND b = 'k1'; INSERT INTO types (id) VALUES (5000)",
+        database=mariadb_db)
+    again = replicate(config, until="now")
+    after = _record(out)
+    assert after is not None and after.complete and after.attempts == 2
+    assert after.rows_ts == record.rows_ts + 3  # two TRUNCATEs, then the rows
+    for table in ("nopk", "composite"):
+        versions = {f.parent.parent.name for f in (out / mariadb_db / table).rglob("*.parquet")}
+        assert len(versions) == 2, table
+    assert again.counters.ddl == 2
+    _consume_and_verify(mariadb, mariadb_db, out)

@@ -16,7 +16,7 @@ from storagecdc.consumer.options import consumer_options
 from storagecdc.model import TableInfo
 from storagecdc.sink.options import SinkOptions
 from storagecdc.storage.base import ObjectStore
-from storagecdc.storage.paths import DataDir, parse_data_file_key
+from storagecdc.storage.paths import DATA_FILE_PREFIX, INDEX_SUFFIX, DataDir, parse_data_file_key
 
 Key = tuple[int, ...]
 _INTEGERS = frozenset({"TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT"})
@@ -29,6 +29,16 @@ def continuable(config: ChangefeedConfig, info: TableInfo) -> bool:
     if str(info.name) in config.split_tables:
         return False
     return not (info.partition_ids and config.sink.enable_partition_separator)
+
+
+def has_rows(store: ObjectStore, info: TableInfo) -> bool:
+    """Whether table version ``info`` has any data file in storage."""
+    prefix = DataDir(info.name.schema, info.name.table, info.version).key_prefix()
+    for obj in store.list(prefix):
+        name = obj.key.rsplit("/", 1)[-1]
+        if name.startswith(DATA_FILE_PREFIX) and not name.endswith(INDEX_SUFFIX):
+            return True
+    return False
 
 
 def durable_max_key(store: ObjectStore, options: SinkOptions, info: TableInfo) -> Key | None:

@@ -13,9 +13,10 @@ carry ``start_ts + 1``. Streamed transactions come after, with larger commit-ts.
 Crash and restart (``snapshot.state``): a table's rows become durable in the sink as it is read; a table is
 marked ``started`` before its first row goes to the sink and ``done`` after its last row was flushed. A run
 that finds an unfinished record takes a new consistent point and reads the tables not done there, with
-commit-ts ``previous rows-ts + 2``: a ``started`` table with an integer key continues after the largest key
-in storage (``snapshot.durable``); any other ``started`` table first gets a TRUNCATE TABLE version
-(``previous rows-ts + 1``, so a consumer drops the partial rows) and is read from the start. Streaming still
+commit-ts above the previous rows': a ``started`` table with an integer key continues after the largest key
+in storage (``snapshot.durable``); any other ``started`` table with rows in storage first gets a TRUNCATE
+TABLE version (one commit-ts each, from ``previous rows-ts + 1`` on, so a consumer drops the partial rows)
+and is read from the start. Streaming still
 starts at the first point; changes of rows read at a later point are dropped until the stream reaches that
 point (``snapshot.gap``). A DDL on such a table between the two points is refused (the tables' schemas at the
 new point must equal the recorded ones).
@@ -27,6 +28,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +48,7 @@ from storagecdc.model import (
     ts_physical_ms,
 )
 from storagecdc.runtime.changefeed import Changefeed
-from storagecdc.snapshot.durable import continuable, durable_max_key
+from storagecdc.snapshot.durable import continuable, durable_max_key, has_rows
 from storagecdc.snapshot.point import ConsistentPoint, take_point
 from storagecdc.snapshot.progress import SnapshotProgress
 from storagecdc.snapshot.reader import TablePlan, estimated_rows, read_table, same_columns
@@ -59,6 +61,9 @@ from storagecdc.storage.base import ObjectStore
 from storagecdc.table_filter import SYSTEM_SCHEMAS
 
 log = logging.getLogger(__name__)
+
+MARK_AHEAD = 16
+"""Pending tables marked started together with the one a reader starts."""
 
 
 class SnapshotStopped(StorageCdcError):
@@ -99,7 +104,8 @@ class InitialSnapshot:
     truncate: list[TableName]
     """Tables an earlier attempt started: truncated (a new version) before they are read again."""
     base_ts: int
-    """The commit-ts below this attempt's: its TRUNCATE versions are ``base_ts + 1``."""
+    """The commit-ts below this attempt's: its TRUNCATE versions are ``base_ts + 1``, ``+ 2``..., its rows'
+    the next one."""
     options: SnapshotOptions
     progress: SnapshotProgress | None = None
     """Rows and tables done of the estimates, once ``changes()`` runs (for metrics)."""
@@ -117,31 +123,34 @@ class InitialSnapshot:
         record, store = self.record, self.store
         tracker = assembler.tracker
         assert tracker is not None
-        for name in self.truncate:
-            ddl = tracker.apply_query(f"TRUNCATE TABLE {name.quoted()}", name.schema, self.base_ts + 1)
+        for i, name in enumerate(self.truncate):
+            ddl = tracker.apply_query(f"TRUNCATE TABLE {name.quoted()}", name.schema, self.base_ts + 1 + i)
             if ddl is not None:
                 yield ddl
         if self.truncate:
             record.schema_json = tracker.to_json()
-            record.save(store)
+            record.save(store, with_schema=True)
         rows_ts = record.rows_ts
         infos = {p.info.name: tracker.table(p.info.name) or p.info for p in self.plans}
         progress = self.progress = SnapshotProgress(len(self.plans), sum(p.estimated_rows for p in self.plans),
                                                     self.options.progress_interval_s)
         commit_ms = ts_physical_ms(rows_ts)
         total = 0
+        order = [p.info.name for p in self.plans]
+        saved = time.monotonic()
         with _Readers(self.point, self.plans, self.options.chunk_rows) as readers:
             for name, rows in readers:
                 state = record.tables[name]
                 if rows is None:
                     _flush(feed, name)
-                    state.state = DONE
-                    record.save(store)
+                    state.state = DONE  # until it is saved, a restart merely continues the table
                     progress.table_done()
+                    if time.monotonic() - saved >= self.options.progress_interval_s:
+                        record.save(store)
+                        saved = time.monotonic()
                     continue
                 if state.state == PENDING:
-                    state.state = STARTED
-                    record.save(store)
+                    self._mark_started(order, name)
                 state.rows += len(rows)
                 total += len(rows)
                 yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, commit_time_ms=commit_ms)
@@ -150,12 +159,24 @@ class InitialSnapshot:
                     for n, s in record.tables.items():
                         if s.state == STARTED:
                             _flush(feed, n)
+                    record.save(store)
                     raise SnapshotStopped("snapshot stopped: the next run continues with the tables not done")
         progress.finished()
         assembler.last_ts = rows_ts
         record.complete = True
         record.save(store)
         yield TxnCommit(rows_ts, record.position, total)
+
+    def _mark_started(self, order: list[TableName], name: TableName) -> None:
+        """Record ``name`` as started before any of its rows can be durable, with the next pending tables in
+        reading order (marking a table early is harmless: it has no rows to continue after), so that a
+        database of many small tables does not cost a save per table."""
+        tables = self.record.tables
+        tables[name].state = STARTED
+        ahead = [n for n in order[order.index(name) + 1:] if tables[n].state == PENDING][:MARK_AHEAD]
+        for n in ahead:
+            tables[n].state = STARTED
+        self.record.save(self.store)
 
 
 def _flush(feed: Changefeed, name: TableName) -> None:
@@ -206,15 +227,17 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
                 record.tables[n] = TableState(PENDING, point.position)
             elif continuable(config, info):
                 record.tables[n] = _continued(store, config, info, old, point.position)
-            else:
+            elif has_rows(store, info):
                 truncate.append(n)
                 record.tables[n] = TableState(STARTED, point.position)
+            else:  # marked started, but none of its rows reached storage
+                record.tables[n] = TableState(PENDING, point.position)
         base_ts = record.rows_ts
-        record.rows_ts = base_ts + 2
+        record.rows_ts = base_ts + len(truncate) + 1  # each TRUNCATE has a commit-ts of its own
         record.attempts += 1
         log.info("snapshot: continuing (attempt %d): %d of %d tables left, %d read again from the start",
                  record.attempts, len(todo), len(record.tables), len(truncate))
-    record.save(store)
+    record.save(store, with_schema=True)
     todo_infos = [info for n, t in sorted(record.tables.items()) if t.state != DONE
                   for info in [tracker.table(n)] if info is not None]
     estimates = estimated_rows(conn, todo_infos)

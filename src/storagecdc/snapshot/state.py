@@ -1,8 +1,10 @@
 """The snapshot record: ``_storagecdc/snapshot.json`` in the sink, beside the resume record.
 
 It names the binlog position streaming starts from (the first consistent point), the changefeed's start-ts
-(every table's first version), the commit-ts of the rows read in the latest attempt, the schema at the
-first point, and for every selected table its state and the binlog position it was read at:
+(every table's first version), the commit-ts of the rows read in the latest attempt, and for every selected
+table its state and the binlog position it was read at. The schema at the first point (the schema tracker's
+state, with the versions of later attempts' TRUNCATEs) is kept apart, in ``_storagecdc/snapshot-schema.json``,
+written only when it changes, so that the frequent saves of the record stay small:
 
 - ``pending``: no row of it was handed to the sink yet (it is marked ``started`` *before* its first row is);
 - ``started``: some of its rows may be durable; a later attempt continues it after the largest key in
@@ -27,6 +29,7 @@ from storagecdc.model import SourcePosition, TableName
 from storagecdc.storage.base import ObjectStore
 
 SNAPSHOT_KEY = "_storagecdc/snapshot.json"
+SCHEMA_KEY = "_storagecdc/snapshot-schema.json"
 _FORMAT = 1
 PENDING, STARTED, DONE = "pending", "started", "done"
 
@@ -65,7 +68,7 @@ class SnapshotRecord:
     rows_ts: int
     """The commit-ts of the rows of the latest attempt (the first attempt's is ``start_ts + 1``)."""
     schema_json: str
-    """The schema tracker's state at ``position``."""
+    """The schema tracker's state at ``position`` (stored under ``SCHEMA_KEY``)."""
     tables: dict[TableName, TableState] = field(default_factory=dict)
     complete: bool = False
     attempts: int = 1
@@ -86,12 +89,11 @@ class SnapshotRecord:
                  "earlier": [{"upto": list(k), "read-at": _pos_json(p)} for k, p in t.earlier]}
                 for n, t in sorted(self.tables.items())
             ],
-            "schema": json.loads(self.schema_json),
         }
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> SnapshotRecord:
+    def from_json(cls, data: bytes, schema_json: str) -> SnapshotRecord:
         try:
             doc = json.loads(data)
             if doc.get("format") != _FORMAT:
@@ -103,12 +105,15 @@ class SnapshotRecord:
                 for t in doc["tables"]
             }
             return cls(str(doc["changefeed-id"]), str(doc["source"]), _pos(doc["position"]), int(doc["start-ts"]),
-                       int(doc["rows-ts"]), json.dumps(doc["schema"], sort_keys=True), tables,
+                       int(doc["rows-ts"]), schema_json, tables,
                        bool(doc["complete"]), int(doc["attempts"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"{SNAPSHOT_KEY}: not a valid snapshot record: {exc}") from None
 
-    def save(self, store: ObjectStore) -> None:
+    def save(self, store: ObjectStore, *, with_schema: bool = False) -> None:
+        """Write the record (after the schema, when it changed)."""
+        if with_schema:
+            store.put(SCHEMA_KEY, self.schema_json.encode())
         store.put(SNAPSHOT_KEY, self.to_json())
 
     def reread_until(self) -> dict[TableName, list[Piece]]:
@@ -121,7 +126,7 @@ class SnapshotRecord:
 def read_snapshot_record(store: ObjectStore) -> SnapshotRecord | None:
     if not store.exists(SNAPSHOT_KEY):
         return None
-    return SnapshotRecord.from_json(store.get(SNAPSHOT_KEY))
+    return SnapshotRecord.from_json(store.get(SNAPSHOT_KEY), store.get(SCHEMA_KEY).decode())
 
 
 def _pos_json(p: SourcePosition) -> dict[str, object]:
