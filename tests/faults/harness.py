@@ -94,11 +94,20 @@ class Evidence:
         return [f"{secret!r} in {label}" for label, text in self.texts for secret in SECRETS if secret in text]
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``storagecdc ARGS`` in a fresh interpreter (no inherited ``STORAGECDC_*`` or AWS settings)."""
+def command(*args: str) -> list[str]:
+    """The argv of ``storagecdc ARGS`` in a fresh interpreter."""
+    return [sys.executable, "-c", "from storagecdc.cli import main; raise SystemExit(main())", *args]
+
+
+def command_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without ``STORAGECDC_*`` or AWS settings, plus ``extra``."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("STORAGECDC_", "AWS_"))}
-    return subprocess.run([sys.executable, "-c", "from storagecdc.cli import main; raise SystemExit(main())", *args],
-                          env={**base, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+    return {**base, **(extra or {})}
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``storagecdc ARGS`` to its end."""
+    return subprocess.run(command(*args), env=command_env(env), capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, check=False)
 
 
