@@ -21,7 +21,6 @@ class TableTriggerDispatcher(BlockingDispatcher):
     def __init__(self, sink: Sink, start_ts: int, emit: Callable[[Message], None]) -> None:
         super().__init__(TRIGGER_ID, TRIGGER_SPAN, start_ts, emit)
         self._sink = sink
-        self._written_checkpoint = -1
 
     @staticmethod
     def wants(event: DDLEvent | SyncPointEvent) -> bool:
@@ -29,10 +28,12 @@ class TableTriggerDispatcher(BlockingDispatcher):
         return isinstance(event, SyncPointEvent) or event.creates_or_drops
 
     def write_checkpoint(self, checkpoint_ts: int) -> None:
-        """Write the root ``metadata`` checkpoint when it advanced."""
-        if checkpoint_ts > self._written_checkpoint:
-            self._sink.write_checkpoint(checkpoint_ts)
-            self._written_checkpoint = checkpoint_ts
+        """Offer the aggregated checkpoint to the sink's ``metadata`` writer on every advance message.
+
+        The sink ignores values it has stored and holds back writes closer than its interval, so a value
+        held back is written by a later offer: remembering it here as written kept an idle changefeed's
+        ``metadata`` behind its data for good."""
+        self._sink.write_checkpoint(checkpoint_ts)
 
     def _flush(self) -> None:
         """The trigger buffers no DML."""
