@@ -152,7 +152,7 @@ def test_store_fails_in_the_middle_of_a_run(
     tmp_path: Path, reference_run: Callable[[Path, str], str], evidence: Evidence,
 ) -> None:
     prefix = fresh_prefix(request.node.name)
-    with FaultProxy(moto_server.endpoint, trip_after_checkpoint(fault, after), latency_s=0.04) as proxy:
+    with FaultProxy(moto_server.endpoint, trip_after_checkpoint(fault, after), latency_s=0.025) as proxy:
         uri = server_uri(moto_server, TEST_BUCKET, prefix, endpoint=proxy.endpoint, **{"retry-deadline": "2"})
         result = cli(*run_args(DEMO, with_query(uri, CONSUMABLE)))
     evidence.add_result(request.node.name, result)

@@ -83,7 +83,7 @@ def test_no_secret_reaches_any_output(mariadb: MariaDBServer, moto_server: MotoS
     mariadb.execute_script("CREATE DATABASE IF NOT EXISTS canary; DROP TABLE IF EXISTS canary.t;"
                            "CREATE TABLE canary.t (id INT PRIMARY KEY, v VARCHAR(20));"
                            "INSERT INTO canary.t VALUES (1, 'one'), (2, 'two');")
-    start = ["--start", f"{binlog_file}:{position}", "--until", "now", "--filter", "canary.*", "--no-progress"]
+    start = ["--start", f"{binlog_file}:{position}", "--until", "now", "--filter", "canary.*"]  # progress output on
     prefix = fresh_prefix(request.node.name)
     bare_sink = f"s3://{TEST_BUCKET}/{prefix}?endpoint={moto_server.endpoint}&region={REGION}" \
                 f"&force-path-style=true&{CONSUMABLE}"
