@@ -14,9 +14,12 @@ import pytest
 
 from storagecdc.config import ChangefeedConfig, load_config
 from storagecdc.devtools.mariadb import MariaDBServer
+from storagecdc.model import ColumnInfo, TableInfo, TableName
 from storagecdc.runtime.replicate import replicate
 from storagecdc.snapshot.point import take_point
+from storagecdc.snapshot.reader import TablePlan
 from storagecdc.snapshot.state import DONE, STARTED, SnapshotRecord, read_snapshot_record
+from storagecdc.snapshot.workers import read_tables
 from storagecdc.source.live import LiveSource
 from storagecdc.storage import open_store
 from tests.snapshot.workload import BIG_ROWS, Writer, populate
@@ -147,17 +150,18 @@ def test_stopped_mid_snapshot_then_restart_finishes_equal(
 def test_read_lock_point_agrees_with_the_lock_free_one(mariadb: MariaDBServer, mariadb_db: str) -> None:
     mariadb.execute_script("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)", database=mariadb_db)
     source = LiveSource(mariadb.uri(), None, blocking=False)
-    locked = take_point(source, 2, lock_free_attempts=0)
-    free = take_point(source, 2)
+    locked = take_point(source, mariadb.uri(), 2, lock_free_attempts=0)
+    free = take_point(source, mariadb.uri(), 2)
     try:
         assert locked.locked and not free.locked
         assert locked.position == free.position  # nothing was committed in between
         assert locked.position.gtid_set and locked.position.offset > 4
         mariadb.execute(f"INSERT INTO `{mariadb_db}`.t VALUES (2)")
-        for conn in [*locked.connections, *free.connections]:
-            with conn.cursor() as cur:
-                cur.execute(f"SELECT COUNT(*) FROM `{mariadb_db}`.t")
-                assert cur.fetchone() == (1,)  # each reader sees the point, not the later insert
+        info = TableInfo(TableName(mariadb_db, "t"), (ColumnInfo("id", "INT", is_pk=True),), 0)
+        for point in (locked, free):
+            plans = [TablePlan(info, 0), TablePlan(info, 0)]  # one for each reader
+            rows = [r for _, chunk in read_tables(point.workers, plans, 10) if chunk for r in chunk]
+            assert rows == [(1,), (1,)]  # each reader sees the point, not the later insert
     finally:
         locked.close()
         free.close()

@@ -2,7 +2,9 @@
 
 - ``run``: ``wants_snapshot``, ``plan_snapshot`` -> ``InitialSnapshot`` (``changes(feed, assembler)``),
   ``SnapshotOptions``, ``SnapshotStopped``;
-- ``point``: ``take_point`` -> ``ConsistentPoint`` (reader connections in snapshots of one binlog position);
+- ``point``: ``take_point`` -> ``ConsistentPoint`` (reader processes in snapshots of one binlog position);
+- ``workers``: ``Worker`` (a reader process, ``python -m storagecdc.snapshot.workers``), ``read_tables``;
+- ``durable``: ``continuable``, ``durable_max_key``, ``has_rows`` (where an interrupted table continues);
 - ``reader``: ``TablePlan``, ``read_table`` (key-ordered chunks, or one unbuffered pass without a key);
 - ``state``: ``SnapshotRecord`` (``_storagecdc/snapshot.json``), which makes a snapshot resumable;
 - ``gap``: ``drop_before``, the stream after a continued snapshot;

@@ -24,10 +24,7 @@ new point must equal the recorded ones).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,8 +48,9 @@ from storagecdc.runtime.changefeed import Changefeed
 from storagecdc.snapshot.durable import continuable, durable_max_key, has_rows
 from storagecdc.snapshot.point import ConsistentPoint, take_point
 from storagecdc.snapshot.progress import SnapshotProgress
-from storagecdc.snapshot.reader import TablePlan, estimated_rows, read_table, same_columns
+from storagecdc.snapshot.reader import TablePlan, estimated_rows, same_columns
 from storagecdc.snapshot.state import DONE, PENDING, STARTED, SnapshotRecord, TableState
+from storagecdc.snapshot.workers import read_tables
 from storagecdc.source.live import LiveSource
 from storagecdc.source.schema import SchemaTracker
 from storagecdc.source.stream import SchemaOptions
@@ -73,7 +71,7 @@ class SnapshotStopped(StorageCdcError):
 @dataclass(frozen=True, slots=True)
 class SnapshotOptions:
     readers: int = 2
-    """Connections reading tables at once, each in its own snapshot of the same point."""
+    """Reader processes reading tables at once, each with a connection in its own snapshot of the same point."""
     chunk_rows: int = 20_000
     """Rows per chunk (one query of a keyed table, one fetch of an unkeyed one); memory holds a few chunks."""
     progress_interval_s: float = 5.0
@@ -138,29 +136,29 @@ class InitialSnapshot:
         total = 0
         order = [p.info.name for p in self.plans]
         saved = time.monotonic()
-        with _Readers(self.point, self.plans, self.options.chunk_rows) as readers:
-            for name, rows in readers:
-                state = record.tables[name]
-                if rows is None:
-                    _flush(feed, name)
-                    state.state = DONE  # until it is saved, a restart merely continues the table
-                    progress.table_done()
-                    if time.monotonic() - saved >= self.options.progress_interval_s:
-                        record.save(store)
-                        saved = time.monotonic()
-                    continue
-                if state.state == PENDING:
-                    self._mark_started(order, name)
-                state.rows += len(rows)
-                total += len(rows)
-                yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, commit_time_ms=commit_ms)
-                progress.add_rows(len(rows))
-                if feed.stopping:
-                    for n, s in record.tables.items():
-                        if s.state == STARTED:
-                            _flush(feed, n)
+        for name, rows in read_tables(self.point.workers, self.plans, self.options.chunk_rows):
+            state = record.tables[name]
+            if rows is None:
+                _flush(feed, name)
+                state.state = DONE  # until it is saved, a restart merely continues the table
+                progress.table_done()
+                if time.monotonic() - saved >= self.options.progress_interval_s:
                     record.save(store)
-                    raise SnapshotStopped("snapshot stopped: the next run continues with the tables not done")
+                    saved = time.monotonic()
+                continue
+            if state.state == PENDING:
+                self._mark_started(order, name)
+            state.rows += len(rows)
+            total += len(rows)
+            yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, commit_time_ms=commit_ms)
+            progress.add_rows(len(rows))
+            if feed.stopping:
+                for n, s in record.tables.items():
+                    if s.state == STARTED:
+                        _flush(feed, n)
+                record.save(store)
+                raise SnapshotStopped("snapshot stopped: the next run continues with the tables not done")
+        self.point.close()
         progress.finished()
         assembler.last_ts = rows_ts
         record.complete = True
@@ -191,7 +189,7 @@ def plan_snapshot(config: ChangefeedConfig, store: ObjectStore, record: Snapshot
     """Take a consistent point and plan the (first or a continued) snapshot attempt."""
     options = options or SnapshotOptions()
     probe = LiveSource(config.source.uri, None, blocking=False)
-    point = take_point(probe, options.readers)
+    point = take_point(probe, config.source.uri, options.readers)
     try:
         return _plan(config, store, record, source_name=source_name, options=options, point=point)
     except BaseException:
@@ -206,7 +204,7 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
                                    server_charset=src.server_charset)
     flavor = "mariadb" if point.mariadb else "mysql"
     table_filter = config.table_filter()
-    conn = point.connections[0]
+    conn = point.meta
     truncate: list[TableName] = []
     if record is None:
         start_ts = make_ts(point.server_ms) - 1
@@ -275,71 +273,3 @@ def _check_unchanged(conn: Any, options: SchemaOptions, flavor: str, recorded: S
                 f"table {name} was changed (DDL) since the interrupted snapshot began; its rows cannot be "
                 "continued consistently: start the changefeed again into an empty sink prefix"
             )
-
-
-class _Readers:
-    """Reader threads, one per connection, taking tables from a shared list; chunks come out in one queue:
-    ``(table, rows)``, then ``(table, None)`` when the table is finished."""
-
-    def __init__(self, point: ConsistentPoint, plans: list[TablePlan], chunk_rows: int) -> None:
-        self._plans: queue.Queue[TablePlan] = queue.Queue()
-        for plan in plans:
-            self._plans.put(plan)
-        self._out: queue.Queue[tuple[TableName, list[Any] | None] | BaseException] = queue.Queue(
-            maxsize=2 * len(point.connections))
-        self._stop = threading.Event()
-        self._point = point
-        self._chunk_rows = chunk_rows
-        self._remaining = len(plans)
-        self._threads = [threading.Thread(target=self._work, args=(conn,), name=f"snapshot-reader-{i}", daemon=True)
-                         for i, conn in enumerate(point.connections)]
-
-    def __enter__(self) -> _Readers:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if any(t.is_alive() for t in self._threads):
-            self._point.close()  # unblocks a reader waiting on the server
-        for t in self._threads:
-            t.join(timeout=30)
-        self._point.close()
-
-    def __iter__(self) -> Iterator[tuple[TableName, list[Any] | None]]:
-        while self._remaining:
-            item = self._out.get()
-            if isinstance(item, BaseException):
-                raise item
-            if item[1] is None:
-                self._remaining -= 1
-            yield item
-
-    def _put(self, item: tuple[TableName, list[Any] | None] | BaseException) -> bool:
-        while not self._stop.is_set():
-            with contextlib.suppress(queue.Full):
-                self._out.put(item, timeout=0.2)
-                return True
-        return False
-
-    def _work(self, conn: Any) -> None:
-        name: TableName | None = None
-        try:
-            while not self._stop.is_set():
-                try:
-                    plan = self._plans.get_nowait()
-                except queue.Empty:
-                    return
-                name = plan.info.name
-                for rows in read_table(conn, plan, self._chunk_rows):
-                    if not self._put((name, rows)):
-                        return
-                if not self._put((name, None)):
-                    return
-            conn.commit()
-        except Exception as exc:  # pymysql's own tree: wrapped once, here
-            if not self._stop.is_set():
-                error = exc if isinstance(exc, StorageCdcError) else SourceError(
-                    f"snapshot: reading {name} failed: {exc}", retryable=True)
-                self._put(error)

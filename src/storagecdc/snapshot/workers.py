@@ -1,0 +1,181 @@
+"""Reader processes: each holds one connection inside a snapshot transaction and reads whole tables.
+
+Parsing result rows is most of a snapshot's reading cost, and pymysql does it in Python, so the readers run
+in processes of their own (``python -m storagecdc.snapshot.workers``: a fresh interpreter that inherits
+nothing of the parent's threads or locks and does not import the parent's main module) and the changefeed's
+process only unpickles their chunks (about a tenth of the parsing cost) and encodes them. They talk over a
+socket pair with ``multiprocessing.connection`` framing; the source URI (with its password) is the first
+message, never a command-line argument. A
+worker answers, over a pipe: ``begin`` (start the snapshot transaction; on MariaDB the binlog position it
+corresponds to), ``rollback``, and ``read`` (a table, as ``rows`` messages of one chunk each, then
+``done``); the pipe's buffer is the back-pressure, so memory holds a chunk or two per worker. A worker ends
+when its pipe closes (the changefeed stopped or died) or it is terminated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing.connection
+import socket
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import pymysql
+
+from storagecdc.errors import SourceError
+from storagecdc.model import TableName
+from storagecdc.snapshot.reader import Row, TablePlan, read_table
+from storagecdc.source.live import LiveSource
+from storagecdc.source.replication_uri import redact
+
+SESSION = (
+    "SET SESSION time_zone = '+00:00'",  # TIMESTAMP values come back in UTC, as the binlog has them
+    "SET SESSION net_write_timeout = 3600",  # a reader may wait on the sink between chunks
+    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+)
+_START_TIMEOUT_S = 60.0
+
+
+def open_reader(source: LiveSource) -> pymysql.Connection[Any]:
+    """A connection set up for snapshot reads."""
+    conn = source.connect()
+    with conn.cursor() as cur:
+        for statement in SESSION:
+            cur.execute(statement)
+    return conn
+
+
+def begin_snapshot(conn: pymysql.Connection[Any]) -> None:
+    with conn.cursor() as cur:
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+
+
+def maria_snapshot_position(conn: pymysql.Connection[Any]) -> tuple[str, int]:
+    """MariaDB: the binlog position the open snapshot transaction corresponds to."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
+        status = {str(k).lower(): str(v) for k, v in cur.fetchall()}
+    file = status.get("binlog_snapshot_file", "")
+    if not file:
+        raise SourceError("the server reports no binlog snapshot position: is log_bin on?")
+    return file, int(status.get("binlog_snapshot_position", "0"))
+
+
+def _serve(pipe: multiprocessing.connection.Connection) -> None:
+    """The worker process: the URI, then commands from the pipe until it closes."""
+    try:
+        uri = pipe.recv()
+        conn = open_reader(LiveSource(uri, None, blocking=False))
+        mariadb = "mariadb" in str(getattr(conn, "server_version", "")).lower()
+        pipe.send(("ready", mariadb))
+        while True:
+            command = pipe.recv()
+            try:
+                if command[0] == "begin":
+                    begin_snapshot(conn)
+                    pipe.send(("pos", maria_snapshot_position(conn) if mariadb else None))
+                elif command[0] == "rollback":
+                    conn.rollback()
+                    pipe.send(("ok", None))
+                elif command[0] == "read":
+                    plan, chunk_rows = command[1], command[2]
+                    for rows in read_table(conn, plan, chunk_rows):
+                        pipe.send(("rows", rows))
+                    pipe.send(("done", None))
+            except (pymysql.err.MySQLError, SourceError) as exc:
+                pipe.send(("error", str(exc)))
+    except (EOFError, OSError, KeyboardInterrupt):
+        return  # the changefeed is gone or stopping
+    except (pymysql.err.MySQLError, SourceError) as exc:
+        with contextlib.suppress(OSError):
+            pipe.send(("error", str(exc)))
+
+
+class Worker:
+    """One reader process and its pipe."""
+
+    def __init__(self, uri: str, index: int) -> None:
+        """``uri``: the live source's URI (it reaches the process through the pipe, never its command line)."""
+        ours, theirs = socket.socketpair()
+        self.name = f"snapshot reader {index}"
+        self._source = redact(uri)
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "storagecdc.snapshot.workers", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+            )
+        finally:
+            theirs.close()
+        self.pipe = multiprocessing.connection.Connection(ours.detach())
+        self.pipe.send(uri)
+        self.mariadb = False
+
+    def ready(self) -> None:
+        if not self.pipe.poll(_START_TIMEOUT_S):
+            raise SourceError(f"{self.name} did not start within {_START_TIMEOUT_S:.0f} s")
+        self.mariadb = bool(self.expect("ready"))
+
+    def send(self, *command: Any) -> None:
+        self.pipe.send(command)
+
+    def expect(self, kind: str) -> Any:
+        """The next message, which must be ``kind``; its payload."""
+        got, payload = self.receive()
+        if got != kind:
+            raise SourceError(f"{self.name}: expected {kind}, got {got}: {payload}")
+        return payload
+
+    def receive(self) -> tuple[str, Any]:
+        try:
+            kind, payload = self.pipe.recv()
+        except (EOFError, OSError):
+            raise SourceError(f"{self.name} ended unexpectedly (exit code {self._proc.poll()})",
+                              retryable=True) from None
+        if kind == "error":
+            raise SourceError(f"server {self._source}: snapshot read failed: {payload}", retryable=True)
+        return str(kind), payload
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.pipe.close()
+        if self._proc.poll() is None:
+            self._proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(10)
+
+
+def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
+                ) -> Iterator[tuple[TableName, list[Row] | None]]:
+    """Every plan's rows, ``(table, rows)`` chunk after chunk and ``(table, None)`` when a table is done;
+    each worker reads one table at a time, taking the next from ``plans`` (in order) when it is done."""
+    todo = deque(plans)
+    busy: dict[Any, tuple[Worker, TableName]] = {}
+
+    def assign(worker: Worker) -> None:
+        if todo:
+            plan = todo.popleft()
+            worker.send("read", plan, chunk_rows)
+            busy[worker.pipe] = (worker, plan.info.name)
+
+    for worker in workers:
+        assign(worker)
+    while busy:
+        for pipe in multiprocessing.connection.wait(list(busy)):
+            worker, name = busy[pipe]
+            try:
+                kind, payload = worker.receive()
+            except SourceError as exc:
+                raise SourceError(f"snapshot: reading {name}: {exc}", retryable=True) from None
+            if kind == "rows":
+                yield name, payload
+            elif kind == "done":
+                del busy[pipe]
+                yield name, None
+                assign(worker)
+
+
+if __name__ == "__main__":
+    _serve(multiprocessing.connection.Connection(int(sys.argv[1])))
