@@ -46,11 +46,6 @@ class WatchedStore(MemoryStore):
             self.missing[checkpoint] = missing
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "runtime: a syncpoint's commit-ts (make_ts(boundary_ms), logical 0) equals the commit-ts of the first "
-    "transaction in that millisecond (binlog timestamps are whole seconds, so with 1s syncpoints this is "
-    "every syncpoint); the checkpoint published after the syncpoint's PASS is T while that transaction's "
-    "rows are still buffered, and the resume record maps T to the position after that transaction"))
 def test_no_checkpoint_names_a_change_that_is_not_durable(
     reference_run: Callable[[Path, str], str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:

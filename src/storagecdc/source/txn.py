@@ -1,7 +1,7 @@
 """Transactions: typed binlog events in, ``model.ChangeEvent``s out, in commit order.
 
 The assembler groups events into transactions (BEGIN .. XID/COMMIT, MariaDB standalone groups, DDL),
-gives each its commit-ts (docs/architecture.md: ``max(previous + 1, physical_ms << 18)`` with the physical
+gives each its commit-ts (docs/architecture.md: ``max(previous + 1, (physical_ms << 18) | 1)`` with the physical
 time of the group's first event), decodes row images of the selected tables only, turns DDL into
 ``DDLEvent`` block events through the ``SchemaTracker``, and tracks the position and executed GTID set.
 
@@ -200,7 +200,7 @@ class TransactionAssembler:
             raise SourceError(f"{ev.file}: offset {ev.offset}: BEGIN inside an open transaction")
         self._ensure_tracker(ev)
         ms = self._group_ms or ev.timestamp * 1000
-        self._ts = max(self.last_ts + 1, make_ts(ms))
+        self._ts = max(self.last_ts + 1, _txn_ts(ms))
         self._in_txn = True
         self._seq = 0
         self._rows = 0
@@ -278,7 +278,7 @@ class TransactionAssembler:
             else:
                 return self._ddl_in_group(ev, text)  # MariaDB's CREATE TABLE ... SELECT
         ms = self._group_ms or ev.timestamp * 1000
-        ts = max(self.last_ts + 1, make_ts(ms))
+        ts = max(self.last_ts + 1, _txn_ts(ms))
         _learn_database_charset(tracker, ev)
         ddl = tracker.apply_query(
             text, ev.schema, ts, position=f"{ev.file}:{ev.offset}", server_collation_id=_server_collation(ev)
@@ -438,6 +438,12 @@ def _learn_database_charset(tracker: SchemaTracker, ev: QueryEvent) -> None:
         except SchemaError:
             return
         tracker.databases[ev.schema] = (charset, collation or default_collation(charset))
+
+
+def _txn_ts(physical_ms: int) -> int:
+    """The earliest commit-ts a transaction of that millisecond may take: logical 1, since logical 0 of every
+    millisecond is left to syncpoints, whose boundary must never equal a transaction's commit-ts."""
+    return make_ts(physical_ms, 1)
 
 
 def _server_collation(ev: QueryEvent) -> int | None:
