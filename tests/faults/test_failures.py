@@ -168,10 +168,6 @@ def test_store_fails_in_the_middle_of_a_run(
 
 
 @pytest.mark.s3
-@pytest.mark.xfail(strict=True, reason=(
-    "runtime/fencing: after the store failed, releasing the owner lease fails too and logs a WARNING line "
-    "before the error line; suggested fix: log that at debug (or not at all) when the run is already "
-    "ending with a StorageError"))
 def test_a_failed_run_prints_only_its_error(moto_server: MotoServer, request: pytest.FixtureRequest) -> None:
     with FaultProxy(moto_server.endpoint, trip_after_checkpoint(Fault.DENY, 0), latency_s=0.02) as proxy:
         uri = server_uri(moto_server, TEST_BUCKET, fresh_prefix(request.node.name), endpoint=proxy.endpoint)

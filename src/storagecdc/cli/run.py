@@ -94,6 +94,7 @@ def _replicate_owned(config: ChangefeedConfig, args: argparse.Namespace) -> RunR
         lease_store = open_store(config.sink_uri, config.store_options)
         owner = PrefixOwner(lease_store, config.changefeed_id, lease_ms=config.lease_ms,
                             wait_ms=config.lease_wait_ms)
+        failing = True
         try:
             owner.acquire()
             try:
@@ -104,9 +105,10 @@ def _replicate_owned(config: ChangefeedConfig, args: argparse.Namespace) -> RunR
                     progress.close()
             if owner.fenced is not None:
                 raise owner.fenced
+            failing = False
             return result
         finally:
-            owner.release()
+            owner.release(failing=failing)
             lease_store.close()
     finally:
         if metrics is not None:

@@ -100,8 +100,9 @@ class PrefixOwner:
             if record.lease_expires_ms - _now_ms() < self._lease_ms // 3:
                 self._renew_locked()
 
-    def release(self) -> None:
-        """Stop renewing; expire the lease unless another process fenced this one."""
+    def release(self, *, failing: bool = False) -> None:
+        """Stop renewing; expire the lease unless another process fenced this one. ``failing``: the run is
+        ending with an error already, so a failed release (the store is usually what failed) is not news."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -112,7 +113,8 @@ class PrefixOwner:
             try:
                 self._lease.release()
             except StorageCdcError as exc:  # the run is over either way; the lease then simply expires
-                log.warning("could not release the owner lease (the next run waits for it to expire): %s", exc)
+                level = logging.DEBUG if failing else logging.WARNING
+                log.log(level, "could not release the owner lease (the next run waits for it to expire): %s", exc)
 
     def _raise_if_fenced(self) -> None:
         if self._error is not None:
