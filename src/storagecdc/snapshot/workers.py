@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing.connection
+import signal
 import socket
 import subprocess
 import sys
@@ -178,4 +179,5 @@ def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the changefeed stops us
     _serve(multiprocessing.connection.Connection(int(sys.argv[1])))
