@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from storagecdc.config import ChangefeedConfig, load_config
-from storagecdc.devtools.mariadb import MariaDBServer
+from storagecdc.devtools.mariadb import REPLICATION_PASSWORD, MariaDBServer
+from storagecdc.errors import SourceError
 from storagecdc.model import ColumnInfo, TableInfo, TableName
 from storagecdc.runtime.replicate import replicate
 from storagecdc.snapshot.point import take_point
@@ -200,3 +201,15 @@ def test_started_tables_without_an_integer_key_are_truncated_and_read_again(
         assert len(versions) == 2, table
     assert again.counters.ddl == 2
     _consume_and_verify(mariadb, mariadb_db, out)
+
+
+def test_a_failing_read_names_the_table(mariadb: MariaDBServer, mariadb_db: str) -> None:
+    source = LiveSource(mariadb.uri(), None, blocking=False)
+    point = take_point(source, mariadb.uri(), 1)
+    try:
+        missing = TableInfo(TableName(mariadb_db, "gone"), (ColumnInfo("id", "INT", is_pk=True),), 0)
+        with pytest.raises(SourceError, match=rf"reading {mariadb_db}\.gone: .*doesn't exist") as caught:
+            list(read_tables(point.workers, [TablePlan(missing, 0)], 10))
+        assert REPLICATION_PASSWORD not in str(caught.value)
+    finally:
+        point.close()
