@@ -18,9 +18,9 @@ from storagecdc.devtools.s3servers import (
 )
 from storagecdc.errors import ObjectExistsError, StorageError
 from storagecdc.storage.uri import open_store
+from tests.faults.proxy import Fault, FaultProxy, random_plan
 from tests.plugins.s3_servers import TEST_BUCKET
 from tests.storage.conftest import S3_KINDS, s3_server, s3_uri
-from tests.faults.proxy import Fault, FaultProxy, random_plan
 
 pytestmark = pytest.mark.s3
 
