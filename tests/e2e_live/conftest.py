@@ -1,7 +1,7 @@
 """The live run every test of this folder reads: one private MariaDB, one workload, four changefeeds.
 
 ``live`` (package scope) starts a private MariaDB (its binlog then holds only this workload), creates the
-database and starts three live changefeeds with ``storagecdc run`` before any table exists: CSV to moto's
+database (and ``OTHER_DB``, which every changefeed filters out) and starts three live changefeeds with ``storagecdc run`` before any table exists: CSV to moto's
 S3 server, Parquet to moto and canal-json to SeaweedFS, each with ``sbtest1`` split 4 ways, ``sbtest2`` 3
 ways and a syncpoint every second. Then ``sysbench prepare``, then sysbench ``oltp_write_only`` with the DDL
 script at the same time (``workload.py``). In the middle of the workload the CSV changefeed is stopped with
@@ -38,6 +38,8 @@ from tests.e2e_live.harness import (
 from tests.e2e_live.workload import DB, Workload, prepare
 from tests.plugins.s3_servers import TEST_BUCKET, fresh_prefix
 
+OTHER_DB = "e2e_live_other"
+"""A database the changefeeds filter out."""
 WORKLOAD_S = 8
 STOP_AFTER_S = 2.0
 SPLIT = ["--split-table", f"{DB}.sbtest1=4", "--split-table", f"{DB}.sbtest2=3"]
@@ -98,6 +100,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, seaw
         clock = now
 
     server.execute(f"CREATE DATABASE `{DB}`")
+    server.execute_script(f"CREATE DATABASE `{OTHER_DB}`; CREATE TABLE `{OTHER_DB}`.u (id INT PRIMARY KEY)")
     source = server.uri()
     csv_uri = moto_server.store_uri(TEST_BUCKET, fresh_prefix("live-csv")) + \
         f"&protocol=csv&include-commit-ts=true&{FAST_FLUSH}"
