@@ -1,13 +1,14 @@
 """The live run every test of this folder reads: one private MariaDB, one workload, four changefeeds.
 
 ``live`` (package scope) starts a private MariaDB (its binlog then holds only this workload), creates the
-database (and ``OTHER_DB``, which every changefeed filters out) and starts three live changefeeds with ``storagecdc run`` before any table exists: CSV to moto's
-S3 server, Parquet to moto and canal-json to SeaweedFS, each with ``sbtest1`` split 4 ways, ``sbtest2`` 3
-ways and a syncpoint every second. Then ``sysbench prepare``, then sysbench ``oltp_write_only`` with the DDL
-script at the same time (``workload.py``). In the middle of the workload the CSV changefeed is stopped with
-SIGTERM and started again with the same command; after the workload every changefeed is stopped with SIGTERM
-and finished with ``--until now``. Last, the server's binlog files are replicated by a file-source run to a
-local directory. The tests consume and compare; nothing here asserts more than that each step ran.
+database (and ``OTHER_DB``, which every changefeed filters out) and starts three live changefeeds with
+``storagecdc run`` before any table exists: CSV to moto's S3 server, Parquet to moto and canal-json to
+SeaweedFS, each with ``sbtest1`` split 4 ways, ``sbtest2`` 3 ways and a syncpoint every second. Then
+``sysbench prepare``, then sysbench ``oltp_write_only`` with the DDL script at the same time
+(``workload.py``). In the middle of the workload the CSV changefeed is stopped with SIGTERM and started
+again with the same command; after the workload every changefeed is stopped with SIGTERM and finished with
+``--until now``. Last, the server's binlog files are replicated by a file-source run to a local directory.
+The tests consume and compare; nothing here asserts more than that each step ran.
 """
 
 from __future__ import annotations
