@@ -16,10 +16,10 @@ that finds an unfinished record takes a new consistent point and reads the table
 commit-ts above the previous rows': a ``started`` table with an integer key continues after the largest key
 in storage (``snapshot.durable``); any other ``started`` table with rows in storage first gets a TRUNCATE
 TABLE version (one commit-ts each, from ``previous rows-ts + 1`` on, so a consumer drops the partial rows)
-and is read from the start. Streaming still
-starts at the first point; changes of rows read at a later point are dropped until the stream reaches that
-point (``snapshot.gap``). A DDL on such a table between the two points is refused (the tables' schemas at the
-new point must equal the recorded ones).
+and is read from the start. Streaming still starts at the first point; changes of rows read at a later point
+are dropped until the stream reaches that point (``snapshot.gap``). A DDL on such a table between the two
+points is refused (the tables' schemas at the new point must equal the recorded ones); a table dropped and
+created again with the same columns in between is not noticed.
 """
 
 from __future__ import annotations
