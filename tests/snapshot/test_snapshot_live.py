@@ -213,3 +213,19 @@ def test_a_failing_read_names_the_table(mariadb: MariaDBServer, mariadb_db: str)
         assert REPLICATION_PASSWORD not in str(caught.value)
     finally:
         point.close()
+
+
+def test_snapshot_of_a_split_table(mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path) -> None:
+    mariadb.execute_script("CREATE TABLE s (id INT PRIMARY KEY, v VARCHAR(10));"
+                           "INSERT INTO s SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000", database=mariadb_db)
+    out = tmp_path / "out"
+    config = load_config(None, source=mariadb.uri(), sink_uri=f"file://{out}?protocol=parquet",
+                         overrides={"snapshot": "when-needed", "filter": [f"{mariadb_db}.*"],
+                                    "split_tables": [f"{mariadb_db}.s=2"]})
+    first = replicate(config, until="now")
+    assert first.counters.rows == 3000
+    mariadb.execute(f"UPDATE `{mariadb_db}`.s SET v = 'new' WHERE id IN (1, 2999)")
+    replicate(config, until="now")
+    files = sorted(f.name for f in (out / mariadb_db / "s").rglob("*.parquet"))
+    assert len({name.split("_")[1] for name in files}) == 2  # both spans wrote snapshot rows
+    _consume_and_verify(mariadb, mariadb_db, out)
