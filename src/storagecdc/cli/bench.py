@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from storagecdc.bench.decode import DecodeOptions, run_decode_bench, write_report
+from storagecdc.bench.e2e import E2EOptions, run_e2e_bench, write_e2e_report
 from storagecdc.bench.snapshot import SnapshotBenchOptions, run_snapshot_bench, write_snapshot_report
 from storagecdc.bench.workloads import WORKLOADS
 
@@ -33,6 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     snapshot.add_argument("--repeat", type=_positive, default=1, help="runs of each; the median is reported")
     snapshot.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "storagecdc-bench",
                           help="where the server and the outputs live while it runs (default: %(default)s)")
+    e2e = sub.add_parser("e2e", help="end-to-end rows/s, peak RSS, commit-to-visible latency, objects per 1,000 rows",
+                         description="Binlog file -> Parquet/CSV on a local directory and moto's S3 server beside "
+                         "mysql-replication; live latency; a 10,000-table workload (docs/performance.md).")
+    e2e.add_argument("--rows", type=_positive, default=1_000_000,
+                     help="sysbench rows; the wide workloads get a fifth (default 1,000,000)")
+    e2e.add_argument("--repeat", type=_positive, default=1, help="runs of each replication; the median is reported")
+    e2e.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "storagecdc-bench",
+                     help="binlog cache, server and outputs (default: %(default)s)")
+    e2e.add_argument("--workload", action="append", choices=list(WORKLOADS),
+                     help="run only this workload (repeatable; default: all)")
+    e2e.add_argument("--skip-latency", action="store_true", help="skip the live commit-to-visible latency part")
+    e2e.add_argument("--skip-tables", action="store_true", help="skip the 10,000-table part")
+    e2e.add_argument("--tables", type=_positive, default=10_000, help="tables of the many-table part")
 
 
 def _positive(text: str) -> int:
@@ -45,6 +59,8 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.bench == "snapshot":
         return _run_snapshot(args)
+    if args.bench == "e2e":
+        return _run_e2e(args)
     options = DecodeOptions(
         work_dir=args.work_dir,
         rows=args.rows,
@@ -62,4 +78,13 @@ def _run_snapshot(args: argparse.Namespace) -> int:
     options = SnapshotBenchOptions(work_dir=args.work_dir, rows=args.rows, repeat=args.repeat)
     result = run_snapshot_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
     write_snapshot_report(result, shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), sys.stdout)
+    return 0
+
+
+def _run_e2e(args: argparse.Namespace) -> int:
+    options = E2EOptions(work_dir=args.work_dir, rows=args.rows, repeat=args.repeat,
+                         workloads=tuple(args.workload or WORKLOADS), latency=not args.skip_latency,
+                         tables=0 if args.skip_tables else args.tables)
+    result = run_e2e_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
+    write_e2e_report(result, options, shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), sys.stdout)
     return 0
