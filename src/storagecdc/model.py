@@ -26,6 +26,7 @@ SET                    ``str`` (members joined by ``","``); members unknown (ins
 JSON                   ``str`` (JSON text)
 GEOMETRY               ``bytes`` (MySQL's internal form: 4-byte SRID + WKB)
 VECTOR                 ``bytes`` (little-endian float32 array, as stored)
+UUID, INET6, INET4     ``bytes``: MariaDB's stored 16/16/4 bytes as its binlog carries them (= ``HEX()``)
 NULL                   ``None``
 =====================  ==========================================================================
 """

@@ -26,7 +26,7 @@ import pytest
 
 from storagecdc import ddl_types
 from storagecdc.devtools.mariadb import MariaDBServer, Setting
-from storagecdc.errors import SchemaError, SourceError
+from storagecdc.errors import SourceError
 from storagecdc.model import ChangeEvent, DDLEvent, ResolvedTs, RowChanges, SourcePosition, TableName, TxnCommit
 from storagecdc.source.binlog import event_types as et
 from storagecdc.source.binlog.contract import RawEvent
@@ -243,12 +243,6 @@ def check_variant(variant: Variant, server: MariaDBServer) -> None:
     )
 
 
-SYSTEM_VERSIONING_BUG = (
-    "product bug: the schema tracker does not give a table created WITH SYSTEM VERSIONING (MariaDB) the "
-    "system-invisible row_start/row_end columns its rows carry: the first rows event of table sv raises "
-    "SchemaError 'TABLE_MAP has 4 columns, the tracked schema (version ...) has 2', with FULL metadata and NO_LOG "
-    "alike, and the changefeed stops"
-)
 def _run_small(server: MariaDBServer, db: str, sql: str) -> str:
     """Run ``sql`` in the (existing) database ``db`` in a new binlog file; that file's name."""
     server.flush_logs()
@@ -271,15 +265,26 @@ def _decode_small(server: MariaDBServer, db: str, sql: str, *, ignore: str = "")
     assert not problems, "\n".join(problems[:30])
 
 
-@pytest.mark.xfail(strict=True, raises=SchemaError, reason=SYSTEM_VERSIONING_BUG)
-def test_system_versioned_table(mariadb: MariaDBServer, mariadb_db: str) -> None:
+SYSTEM_VERSIONED = (
+    "CREATE TABLE sv (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;"
+    "INSERT INTO sv VALUES (1, 1), (2, 2); UPDATE sv SET v = 3 WHERE id = 1; DELETE FROM sv WHERE id = 2;"
+    "CREATE TABLE sx (id INT PRIMARY KEY, v INT, rs TIMESTAMP(6) GENERATED ALWAYS AS ROW START,"
+    " re TIMESTAMP(6) GENERATED ALWAYS AS ROW END INVISIBLE, PERIOD FOR SYSTEM_TIME(rs, re)) WITH SYSTEM VERSIONING;"
+    "INSERT INTO sx (id, v) VALUES (1, 1); UPDATE sx SET v = 2;"
+    "CREATE TABLE sa (id INT PRIMARY KEY, v INT); INSERT INTO sa VALUES (1, 1);"
+    "ALTER TABLE sa ADD SYSTEM VERSIONING; UPDATE sa SET v = 2; INSERT INTO sa VALUES (2, 2);"
+    "CREATE TABLE sd (id INT, v INT) WITH SYSTEM VERSIONING; INSERT INTO sd VALUES (1, 1);"
+    "ALTER TABLE sd DROP SYSTEM VERSIONING; INSERT INTO sd VALUES (2, 2); UPDATE sd SET v = 3;"
+)
+"""Implicit row_start/row_end (with and without a primary key), declared period columns, ADD and DROP
+SYSTEM VERSIONING (on a table without history rows: dropping versioning deletes them with no row event)."""
+
+
+@pytest.mark.parametrize("metadata", ["FULL", "NO_LOG"])
+def test_system_versioned_table(mariadb: MariaDBServer, mariadb_db: str, metadata: str) -> None:
     """History rows are row events too: the model must equal ``SELECT ... FOR SYSTEM_TIME ALL``."""
-    _decode_small(
-        mariadb,
-        mariadb_db,
-        "CREATE TABLE sv (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;"
-        "INSERT INTO sv VALUES (1, 1), (2, 2); UPDATE sv SET v = 3 WHERE id = 1; DELETE FROM sv WHERE id = 2;",
-    )
+    with mariadb.restarted(binlog_row_metadata=metadata):
+        _decode_small(mariadb, mariadb_db, SYSTEM_VERSIONED)
 
 
 def test_sequence_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str) -> None:
@@ -293,13 +298,6 @@ def test_sequence_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str) 
         )
 
 
-FIXED_BINARY_BUG = (
-    "product bug: with binlog_row_metadata=NO_LOG, MariaDB's UUID, INET6 and INET4 values lose their trailing "
-    "0x00 bytes (the row image strips them as it strips BINARY(n) padding, and the tracked column has no length "
-    "to re-pad to): UUID '123e4567-e89b-12d3-a456-426655440000' decodes to 14 bytes, INET6 '2001:db8::' to 4, "
-    "INET4 '10.0.0.0' to 1; with FULL metadata they are the exact 16/16/4 bytes (model.py has no convention for "
-    "these types yet: the stored bytes or the server's text)"
-)
 
 
 def test_mariadb_old_fractional_temporal_format(mariadb: MariaDBServer, mariadb_db: str) -> None:
@@ -314,9 +312,8 @@ def test_mariadb_old_fractional_temporal_format(mariadb: MariaDBServer, mariadb_
         )
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=FIXED_BINARY_BUG)
 def test_uuid_inet_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str) -> None:
-    """Each value must be the server's text or the exact stored bytes (``HEX()``), whichever model.py picks."""
+    """Each value must be the exact stored bytes (``HEX()``), as model.py's convention says."""
     with mariadb.restarted(binlog_row_metadata="NO_LOG"):
         first = _run_small(
             mariadb,
@@ -331,16 +328,10 @@ def test_uuid_inet_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str)
     rows = [row for c in changes if isinstance(c, RowChanges) for row in c.rows]
     assert len(rows) == 2
     for row in rows:
-        texts, hexes = stored[row[0]][:3], stored[row[0]][3:]
-        for value, text, hexed in zip(row[1:], texts, hexes, strict=True):
-            assert value in (text, bytes.fromhex(hexed)), f"id {row[0]}: {value!r} is neither {text!r} nor 0x{hexed}"
+        for value, hexed in zip(row[1:], stored[row[0]][3:], strict=True):
+            assert value == bytes.fromhex(hexed), f"id {row[0]}: {value!r} is not 0x{hexed}"
 
 
-REF_SYSTEM_ID_BUG = (
-    "product bug: the DDL parser rejects MariaDB's spatial column attribute REF_SYSTEM_ID: 'CREATE TABLE gs (id "
-    "INT PRIMARY KEY, g GEOMETRY REF_SYSTEM_ID=4326)' raises SchemaError \"cannot parse DDL at "
-    "<file>:<pos>: unexpected 'REF_SYSTEM_ID' in the definition of column 'g'\" and the changefeed stops"
-)
 COMPRESSED_COLUMN_BUG = (
     "product bug: MariaDB's compressed columns (BLOB/TEXT/VARCHAR ... COMPRESSED) are types 140 "
     "(MYSQL_TYPE_BLOB_COMPRESSED) and 141 (MYSQL_TYPE_VARCHAR_COMPRESSED) in TABLE_MAP, unknown to the decoder: "
@@ -349,7 +340,6 @@ COMPRESSED_COLUMN_BUG = (
 )
 
 
-@pytest.mark.xfail(strict=True, raises=SchemaError, reason=REF_SYSTEM_ID_BUG)
 def test_spatial_column_with_ref_system_id(mariadb: MariaDBServer, mariadb_db: str) -> None:
     _decode_small(
         mariadb,
@@ -371,15 +361,8 @@ def test_compressed_columns(mariadb: MariaDBServer, mariadb_db: str) -> None:
     )
 
 
-PERIOD_BUG = (
-    "product bug: the schema tracker ignores MariaDB's application-time periods: with 'CREATE TABLE pe (id INT, "
-    "s DATE, e DATE, PERIOD FOR p(s, e), PRIMARY KEY (id, p WITHOUT OVERLAPS))' the server makes s and e NOT NULL "
-    "and part of the primary key (information_schema: NOT NULL, COLUMN_KEY PRI); the tracked version has them "
-    "nullable and the primary key (id) alone, so pk_changed flags and the sinks' keys are wrong for such tables"
-)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=PERIOD_BUG)
 def test_application_time_period(mariadb: MariaDBServer, mariadb_db: str) -> None:
     _decode_small(
         mariadb,

@@ -27,10 +27,14 @@ from .statements import (
     RenameTo,
     SetDefault,
     SetOptions,
+    SystemVersioning,
 )
+from .versioning import add_system_versioning, drop_system_versioning
 
 MYSQL = "mysql"
 MARIADB = "mariadb"
+_BINARY_LIKE = frozenset({"VECTOR", "UUID", "INET4", "INET6"})
+"""Types stored as bytes (MariaDB's UUID/INET6/INET4 are fixed 16/16/4 bytes, logged like BINARY(n))."""
 
 
 def resolve_column(spec: ColumnSpec, table_charset: tuple[str, str], flavor: str) -> ColumnInfo:
@@ -45,7 +49,7 @@ def resolve_column(spec: ColumnSpec, table_charset: tuple[str, str], flavor: str
         charset, collation = charsets.resolve(t.charset, t.collation, table_charset)
         if t.binary_attr and t.collation is None:
             collation = "binary" if charset == "binary" else charset + "_bin"
-    elif name in BINARY_TYPES or name in SPATIAL_TYPES or name == "VECTOR":
+    elif name in BINARY_TYPES or name in SPATIAL_TYPES or name in _BINARY_LIKE:
         charset, collation = "binary", "binary"
     nullable = not spec.primary if spec.nullable is None else spec.nullable
     # a nullable column without a DEFAULT clause has the implicit DEFAULT NULL (as information_schema says)
@@ -142,6 +146,11 @@ def apply_alter(state: AlterResult, action: AlterAction, table: str, flavor: str
     elif isinstance(action, ConvertCharset):
         state.charset = charsets.resolve(action.options.charset, action.options.collation, state.charset)
         _convert(cols, state.charset)
+    elif isinstance(action, SystemVersioning):
+        if action.add:
+            add_system_versioning(cols, action.row_end, table)
+        else:
+            drop_system_versioning(cols)
     elif isinstance(action, SetOptions):
         opts = action.options
         if opts.charset is not None or opts.collation is not None:
@@ -177,6 +186,8 @@ def _action_type(action: AlterAction) -> int:
         return ddl_types.DROP_PRIMARY_KEY
     if isinstance(action, RenameTo):
         return ddl_types.RENAME_TABLE
+    if isinstance(action, SystemVersioning):
+        return ddl_types.ADD_COLUMN if action.add else ddl_types.DROP_COLUMN
     if isinstance(action, ConvertCharset | SetOptions):
         changes = action.options.charset is not None or action.options.collation is not None
         return ddl_types.MODIFY_TABLE_CHARSET_AND_COLLATE if changes else 0

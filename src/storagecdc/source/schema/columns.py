@@ -103,6 +103,10 @@ def parse_column(ts: TokenStream, name: str | None = None) -> ColumnSpec:
             if word == "GENERATED":
                 ts.expect_word("ALWAYS")
                 ts.expect_word("AS")
+            if ts.accept_word("ROW"):  # MariaDB's system-versioning period column: NOT NULL, server-set
+                period = ts.expect_word("START", "END")
+                col = replace(col, generated=True, nullable=False, row_period=period)
+                continue
             ts.skip_parens()
             ts.accept_word("VIRTUAL", "STORED", "PERSISTENT")
             col = replace(col, generated=True)
@@ -113,7 +117,7 @@ def parse_column(ts: TokenStream, name: str | None = None) -> ColumnSpec:
         elif word == "SERIAL":
             ts.expect_word("DEFAULT")
             ts.expect_word("VALUE")
-        elif word in ("COMMENT", "COLUMN_FORMAT", "STORAGE", "SRID", "ENGINE_ATTRIBUTE",
+        elif word in ("COMMENT", "COLUMN_FORMAT", "STORAGE", "SRID", "REF_SYSTEM_ID", "ENGINE_ATTRIBUTE",
                       "SECONDARY_ENGINE_ATTRIBUTE"):
             ts.accept_punct("=")
             _skip_expr_value(ts)
@@ -131,6 +135,7 @@ def parse_column(ts: TokenStream, name: str | None = None) -> ColumnSpec:
         elif word in ("WITH", "WITHOUT"):
             ts.expect_word("SYSTEM")
             ts.expect_word("VERSIONING")
+            col = replace(col, versioned=word == "WITH")
         else:
             raise SchemaError(f"unexpected {tok.text!r} in the definition of column {col.name!r}")
     return col
@@ -231,6 +236,7 @@ def parse_table_options(ts: TokenStream, opts: TableOptions, *, stop_at_comma: b
             ts.next()
             if word == "WITH":
                 ts.expect_word("VERSIONING")
+                opts = replace(opts, system_versioning=True)
             continue
         ts.accept_punct("=")
         _skip_option_value(ts)

@@ -45,6 +45,7 @@ from .statements import (
     SetDefault,
     SetOptions,
     Statement,
+    SystemVersioning,
     TableOptions,
     TableRef,
     TruncateTable,
@@ -87,14 +88,16 @@ def parse_create_table(ts: TokenStream, *, temporary: bool) -> CreateTable:
         return CreateTable(ref, (), if_not_exists=if_not_exists, like=like, temporary=temporary)
     columns: list[ColumnSpec] = []
     pk: tuple[str, ...] = ()
+    periods: dict[str, tuple[str, str]] = {}
     if nxt is not None and nxt.is_punct("(") and not _starts_select(ts.peek(1)):
         ts.next()
         while True:
-            item_pk = _create_item(ts, columns)
+            item_pk = _create_item(ts, columns, periods)
             pk = item_pk or pk
             if ts.accept_punct(")"):
                 break
             ts.expect_punct(",")
+        columns, pk = _apply_periods(columns, pk, periods)
     nxt = ts.peek()
     if nxt is not None and nxt.is_punct("("):  # CREATE TABLE t (SELECT ...)
         ts.skip_parens()
@@ -115,6 +118,8 @@ def parse_create_table(ts: TokenStream, *, temporary: bool) -> CreateTable:
     if pk:
         keys = {p.lower() for p in pk}
         columns = [replace(c, primary=True, nullable=False) if c.name.lower() in keys else c for c in columns]
+    if any(c.versioned for c in columns):
+        opts = replace(opts, system_versioning=True)
     return CreateTable(ref, tuple(columns), primary_key=pk, options=opts, if_not_exists=if_not_exists,
                        as_select=as_select, temporary=temporary)
 
@@ -135,8 +140,35 @@ def _skip_rest_until_select(ts: TokenStream) -> None:
             ts.pos += 1
 
 
-def _create_item(ts: TokenStream, columns: list[ColumnSpec]) -> tuple[str, ...]:
-    """One item of a CREATE TABLE list; returns the PK columns when the item is a table-level PK."""
+def _apply_periods(
+    columns: list[ColumnSpec], pk: tuple[str, ...], periods: dict[str, tuple[str, str]]
+) -> tuple[list[ColumnSpec], tuple[str, ...]]:
+    """MariaDB's application-time periods: ``PERIOD FOR p(s, e)`` makes s and e NOT NULL, and ``p WITHOUT
+    OVERLAPS`` in the primary key stands for s and e."""
+    if not periods:
+        return columns, pk
+    bounds = {b.lower() for pair in periods.values() for b in pair}
+    columns = [replace(c, nullable=False) if c.name.lower() in bounds else c for c in columns]
+    by_name = {k.lower(): v for k, v in periods.items()}
+    expanded = tuple(n for key in pk for n in by_name.get(key.lower(), (key,)))
+    return columns, expanded
+
+
+def _period(ts: TokenStream) -> tuple[str, tuple[str, str]]:
+    """After ``PERIOD``: ``FOR name (start, end)``."""
+    ts.expect_word("FOR")
+    name = ts.name()
+    ts.expect_punct("(")
+    start = ts.name()
+    ts.expect_punct(",")
+    end = ts.name()
+    ts.expect_punct(")")
+    return name, (start, end)
+
+
+def _create_item(ts: TokenStream, columns: list[ColumnSpec], periods: dict[str, tuple[str, str]]) -> tuple[str, ...]:
+    """One item of a CREATE TABLE list; returns the PK columns when the item is a table-level PK (periods
+    go into ``periods``, except SYSTEM_TIME: its columns say ``AS ROW START|END`` themselves)."""
     tok = ts.peek()
     assert tok is not None
     if tok.is_word("CONSTRAINT"):
@@ -148,7 +180,13 @@ def _create_item(ts: TokenStream, columns: list[ColumnSpec]) -> tuple[str, ...]:
         ts.next()
         ts.expect_word("KEY")
         return _index_columns(ts)
-    if tok.is_word(*_INDEX_WORDS, "FOREIGN", "CHECK", "PERIOD", "SYSTEM"):
+    if tok.is_word("PERIOD"):
+        ts.next()
+        name, bounds = _period(ts)
+        if name.upper() != "SYSTEM_TIME":
+            periods[name] = bounds
+        return ()
+    if tok.is_word(*_INDEX_WORDS, "FOREIGN", "CHECK", "SYSTEM"):
         ts.skip_until_comma()
         return ()
     columns.append(parse_column(ts))
@@ -226,6 +264,10 @@ def parse_alter_table(ts: TokenStream) -> AlterTable:
             tok = ts.peek()
             if tok is not None and not tok.is_word("PARTITION", "REMOVE"):
                 raise SchemaError(f"unexpected {tok.text!r} in ALTER TABLE")
+    row_end = next((a.column.name for a in actions if isinstance(a, AddColumn) and a.column.row_period == "END"),
+                   None)
+    if row_end is not None:
+        actions = [replace(a, row_end=row_end) if isinstance(a, SystemVersioning) and a.add else a for a in actions]
     return AlterTable(ref, tuple(actions))
 
 
@@ -298,6 +340,8 @@ def _alter_add(ts: TokenStream) -> list[AlterAction]:
     tok = ts.peek()
     if tok is None:
         raise SchemaError("ALTER TABLE ADD without a definition")
+    if ts.accept_words("SYSTEM", "VERSIONING"):
+        return [SystemVersioning(add=True)]
     if tok.is_word("CONSTRAINT", "PRIMARY", *_INDEX_WORDS, "FOREIGN", "CHECK", "PERIOD", "SYSTEM"):
         if ts.accept_word("CONSTRAINT"):
             _if_not_exists(ts)
@@ -329,6 +373,11 @@ def _alter_add(ts: TokenStream) -> list[AlterAction]:
 
 
 def _alter_drop(ts: TokenStream) -> AlterAction:
+    if ts.accept_words("SYSTEM", "VERSIONING"):
+        return SystemVersioning(add=False)
+    if ts.accept_word("PERIOD"):
+        ts.skip_until_comma()
+        return OtherAlter(0)
     if ts.accept_word("PRIMARY"):
         ts.expect_word("KEY")
         return DropPrimaryKey()

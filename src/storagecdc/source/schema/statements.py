@@ -32,6 +32,10 @@ class ColumnSpec:
     primary: bool = False
     generated: bool = False
     invisible: bool = False
+    row_period: str | None = None
+    """``START`` or ``END`` for MariaDB's ``GENERATED ALWAYS AS ROW START|END`` (system-versioning) columns."""
+    versioned: bool = False
+    """MariaDB's column-level ``WITH SYSTEM VERSIONING``, which makes a CREATE TABLE system-versioned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class Position:
 class TableOptions:
     charset: str | None = None
     collation: str | None = None
+    system_versioning: bool = False
+    """MariaDB's ``WITH SYSTEM VERSIONING`` table option."""
 
 
 # ---- statements ---------------------------------------------------------------------------------------
@@ -171,6 +177,15 @@ class SetOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class SystemVersioning:
+    """MariaDB's ``ADD SYSTEM VERSIONING`` (``add``) / ``DROP SYSTEM VERSIONING``. ``row_end`` names the
+    ``AS ROW END`` column the same ALTER declares (None: the server adds invisible row_start/row_end)."""
+
+    add: bool
+    row_end: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IndexChange:
     """ADD/DROP INDEX, KEY, UNIQUE, FOREIGN KEY, CONSTRAINT, CHECK...: no column change."""
 
@@ -186,7 +201,7 @@ class OtherAlter:
 
 AlterAction = (
     AddColumn | DropColumn | ChangeColumn | RenameColumn | SetDefault | AddPrimaryKey | DropPrimaryKey
-    | RenameTo | ConvertCharset | SetOptions | IndexChange | OtherAlter
+    | RenameTo | ConvertCharset | SetOptions | SystemVersioning | IndexChange | OtherAlter
 )
 
 

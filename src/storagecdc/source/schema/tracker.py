@@ -39,6 +39,7 @@ from .statements import (
     TruncateTable,
 )
 from .tablemap import columns_from_table_map
+from .versioning import add_system_versioning
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,11 @@ class SchemaTracker:
             charset = charsets.resolve(stmt.options.charset, stmt.options.collation,
                                        self.database_charset(name.schema))
             columns = tuple(resolve_column(c, charset, self.flavor) for c in stmt.columns)
+            if stmt.options.system_versioning:
+                row_end = next((c.name for c in stmt.columns if c.row_period == "END"), None)
+                versioned = list(columns)
+                add_system_versioning(versioned, row_end, str(name))
+                columns = tuple(versioned)
             pending = stmt.as_select
             if pending:
                 columns = ()
