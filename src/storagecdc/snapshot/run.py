@@ -136,14 +136,14 @@ class InitialSnapshot:
         total = 0
         order = [p.info.name for p in self.plans]
         saved = time.monotonic()
+        finished: list[TableName] = []
         for name, rows in read_tables(self.point.workers, self.plans, self.options.chunk_rows):
             state = record.tables[name]
             if rows is None:
-                _flush(feed, name)
-                state.state = DONE  # until it is saved, a restart merely continues the table
+                finished.append(name)
                 progress.table_done()
                 if time.monotonic() - saved >= self.options.progress_interval_s:
-                    record.save(store)
+                    self._record_done(feed, finished)
                     saved = time.monotonic()
                 continue
             if state.state == PENDING:
@@ -153,17 +153,25 @@ class InitialSnapshot:
             yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, commit_time_ms=commit_ms)
             progress.add_rows(len(rows))
             if feed.stopping:
-                for n, s in record.tables.items():
-                    if s.state == STARTED:
-                        _flush(feed, n)
-                record.save(store)
+                _flush(feed, {n for n, s in record.tables.items() if s.state == STARTED})
+                self._record_done(feed, finished)
                 raise SnapshotStopped("snapshot stopped: the next run continues with the tables not done")
         self.point.close()
+        self._record_done(feed, finished)
         progress.finished()
         assembler.last_ts = rows_ts
         record.complete = True
         record.save(store)
         yield TxnCommit(rows_ts, record.position, total)
+
+    def _record_done(self, feed: Changefeed, finished: list[TableName]) -> None:
+        """Flush the tables read to the end since the last save, then record them done. (Batched: looking
+        up a table's dispatchers goes through all of them.)"""
+        _flush(feed, set(finished))
+        for name in finished:
+            self.record.tables[name].state = DONE
+        finished.clear()
+        self.record.save(self.store)
 
     def _mark_started(self, order: list[TableName], name: TableName) -> None:
         """Record ``name`` as started before any of its rows can be durable, with the next pending tables in
@@ -177,10 +185,12 @@ class InitialSnapshot:
         self.record.save(self.store)
 
 
-def _flush(feed: Changefeed, name: TableName) -> None:
-    """Make the rows of ``name`` handed to the changefeed durable now."""
+def _flush(feed: Changefeed, names: set[TableName]) -> None:
+    """Make the rows of ``names`` handed to the changefeed durable now."""
+    if not names:
+        return
     for d in feed.dispatchers():
-        if isinstance(d, TableDispatcher) and d.table.name == name:
+        if isinstance(d, TableDispatcher) and d.table.name in names:
             d.flush()
 
 
