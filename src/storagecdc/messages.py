@@ -121,6 +121,10 @@ def table_key(name: TableName) -> str:
 
 def parse_table_key(key: str) -> TableName:
     """The ``TableName`` of a ``table_key``; ``ValueError`` when the key has no separating dot."""
+    if "\\" not in key:
+        schema_part, dot, table = key.partition(".")
+        if dot:
+            return TableName(schema_part, table)
     schema: list[str] = []
     i = 0
     while i < len(key):

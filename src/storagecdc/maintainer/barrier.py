@@ -103,15 +103,18 @@ class Barrier:
     # -- inputs ---------------------------------------------------------------------------------------
     def on_status(self, st: BlockStatus) -> None:
         """A WAITING or DONE report from a dispatcher (steps 2, 5, 6)."""
-        self._registry.update_checkpoint(st.dispatcher_id, st.checkpoint_ts)
-        if GUARD_LIVE_REPORTERS_ONLY and not self._registry.live(st.dispatcher_id, st.span):
+        entry = self._registry.get(st.dispatcher_id)
+        if entry is not None and st.checkpoint_ts > entry.checkpoint_ts:
+            entry.checkpoint_ts = st.checkpoint_ts
+        if GUARD_LIVE_REPORTERS_ONLY and (entry is None or entry.span != st.span):
             log.info("barrier %s: ignoring %s from %s, not a live dispatcher of that span",
                      st.key, st.stage.value, st.dispatcher_id)
             return
         if st.stage is BlockStage.DONE:
             self._on_done(st)
         else:
-            self._send_to(st.dispatcher_id, Ack(st.dispatcher_id, st.key))
+            if entry is not None:
+                self._send(entry.node, Ack(st.dispatcher_id, st.key))
             self._on_waiting(st)
 
     def on_heartbeat(self, hb: Heartbeat) -> None:
@@ -161,7 +164,7 @@ class Barrier:
                 return
             ev = self.events[st.key] = PendingEvent(st.key, st.influence)
         ev.reports[st.dispatcher_id] = st
-        if st.table_version:
+        if st.last_file_index:  # index 0: the span wrote no file of its version, nothing to remember
             self._registry.note_file_index(st.span.table, st.table_version, st.file_id, st.last_file_index)
         if ev.phase is Phase.PASS:
             # A span recreated below T (or a restarted writer) reached T again: it only needs to pass.
@@ -304,19 +307,29 @@ class Barrier:
     def _cut(self, ev: PendingEvent) -> tuple[CutEntry, ...]:
         if not ev.key.is_syncpoint:
             return ()
-        versions: dict[str, int] = {}
-        spans: dict[str, dict[str, int]] = {}
+        tables: dict[str, tuple[int, dict[str, int]]] = {}
         for r in ev.reports.values():
-            if r.span.table:
-                versions[r.span.table] = max(versions.get(r.span.table, 0), r.table_version)
-                spans.setdefault(r.span.table, {})[r.file_id] = r.last_file_index
+            table = r.span.table
+            if table:
+                known = tables.get(table)
+                if known is None:
+                    tables[table] = (r.table_version, {r.file_id: r.last_file_index})
+                else:
+                    known[1][r.file_id] = r.last_file_index
+                    if r.table_version > known[0]:
+                        tables[table] = (r.table_version, known[1])
         out: list[CutEntry] = []
-        for table, version in sorted(versions.items()):
+        for table in sorted(tables):
+            version, files = tables[table]
             # Spans merged or split away earlier in this version wrote files of the cut too.
-            files = self._registry.file_indexes(table, version)
-            for f, index in spans[table].items():
-                files[f] = max(files.get(f, 0), index)
-            out += [CutEntry(table, version, f, files[f]) for f in sorted(files)]
+            for f, index in self._registry.file_indexes(table, version).items():
+                if index > files.get(f, 0):
+                    files[f] = index
+            if len(files) == 1:
+                [(f, index)] = files.items()
+                out.append(CutEntry(table, version, f, index))
+            else:
+                out += [CutEntry(table, version, f, files[f]) for f in sorted(files)]
         return tuple(out)
 
     def _send_action(self, ev: PendingEvent, action: Action, targets: list[str]) -> None:
@@ -329,7 +342,3 @@ class Barrier:
         for node, ids in sorted(by_node.items()):
             self._send(node, BarrierAction(ev.key, action, tuple(sorted(ids)), cut))
 
-    def _send_to(self, dispatcher_id: str, msg: Message) -> None:
-        e = self._registry.get(dispatcher_id)
-        if e is not None:
-            self._send(e.node, msg)

@@ -91,17 +91,21 @@ class Maintainer:
         if isinstance(msg, Batch):
             for m in msg.messages:
                 self._handle(sender, m)
-            return
-        if isinstance(msg, BlockStatus | Heartbeat) and msg.dispatcher_id == TRIGGER_ID:
-            # Tables the trigger has passed the creation of must have spans before any coverage check.
-            self.registry.update_checkpoint(TRIGGER_ID, msg.checkpoint_ts)
-            self._reconcile()
-        if isinstance(msg, BlockStatus):
+        elif isinstance(msg, BlockStatus):
+            if msg.dispatcher_id == TRIGGER_ID:
+                self._trigger_progress(msg.checkpoint_ts)
             self.barrier.on_status(msg)
         elif isinstance(msg, Heartbeat):
+            if msg.dispatcher_id == TRIGGER_ID:
+                self._trigger_progress(msg.checkpoint_ts)
             self.barrier.on_heartbeat(msg)
         else:
             log.warning("maintainer: unexpected %s from %s", type(msg).__name__, sender)
+
+    def _trigger_progress(self, checkpoint_ts: int) -> None:
+        """Tables the trigger has passed the creation of must have spans before any coverage check."""
+        self.registry.update_checkpoint(TRIGGER_ID, checkpoint_ts)
+        self._reconcile()
 
     def tick(self) -> None:
         """Resend unanswered actions and publish the aggregated checkpoint to the table trigger."""

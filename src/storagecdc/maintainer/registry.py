@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from storagecdc.messages import TRIGGER_ID, SpanInfo, schema_of
+
+_NO_FILES: Mapping[str, int] = MappingProxyType({})
 
 
 @dataclass(slots=True)
@@ -89,9 +93,10 @@ class SpanRegistry:
         if index > files.get(file_id, 0):
             files[file_id] = index
 
-    def file_indexes(self, table: str, version: int) -> dict[str, int]:
-        """Every file id that wrote files of ``table`` at ``version``, with its highest known index."""
-        return dict(self._file_index.get((table, version), {}))
+    def file_indexes(self, table: str, version: int) -> Mapping[str, int]:
+        """Every file id that wrote files of ``table`` at ``version``, with its highest known index (a
+        read-only view, not a copy: a syncpoint cut reads it for every table)."""
+        return self._file_index.get((table, version), _NO_FILES)
 
     def min_checkpoint(self) -> int | None:
         """The smallest checkpoint of any live dispatcher (None when there are none)."""

@@ -18,14 +18,16 @@ import logging
 from collections.abc import Callable
 
 from storagecdc import ddl_types
-from storagecdc.errors import ObjectExistsError
+from storagecdc.errors import ConsumerError, ObjectExistsError
 from storagecdc.model import BlockScope, DDLEvent, TableInfo, TableName
 from storagecdc.sink.formats import TableEncoder, encoder_for
 from storagecdc.sink.options import SinkOptions
 from storagecdc.sink.writer import Clock, StorageTableWriter, wall_clock_ms
 from storagecdc.storage import checkpoint, schema_file, syncpoint
 from storagecdc.storage.base import ObjectStore
+from storagecdc.storage.names import decode_segment
 from storagecdc.storage.paths import (
+    META_DIR,
     DataDir,
     DataFileKey,
     DateSeparator,
@@ -110,24 +112,38 @@ class StorageSink:
         tables (not once per table: 10,000 tables would be 10,000 listings).
         """
         separator = DateSeparator(self._options.date_separator)
-        versions: dict[TableName, list[int]] = {name: [0] for name in cut}
-        files: dict[TableName, list[DataFileKey]] = {name: [] for name in cut}
+        # Keyed by the tables' key prefixes (``<schema>/<table>/``): comparing and hashing strings, not
+        # TableNames, keeps the pass over every key cheap.
+        wanted = {(name.schema, name.table) for name in cut}
+        prefix_of: dict[tuple[str, str], str] = {}
+        seen: dict[str, bool] = {}
+        versions: dict[str, int] = {}
+        files: dict[str, list[DataFileKey]] = {}
         for info in self._store.list(""):
-            schema_key = parse_schema_file_key(info.key)
-            if schema_key is not None:
-                name = TableName(schema_key.schema, schema_key.table)
-                if name in versions and schema_key.version <= commit_ts:
-                    versions[name].append(schema_key.version)
+            key = info.key
+            prefix = key[:key.find("/", key.find("/") + 1) + 1]
+            in_cut = seen.get(prefix)
+            if in_cut is None:
+                table = _table_of(prefix)
+                in_cut = seen[prefix] = table in wanted
+                if table is not None and in_cut:
+                    prefix_of[table] = prefix
+            if not in_cut:
                 continue
-            data_key = parse_data_file_key(info.key, separator)
+            if _SCHEMA_FILE_MARK in key:
+                schema_key = parse_schema_file_key(key)
+                if schema_key is not None:
+                    if schema_key.table and versions.get(prefix, 0) < schema_key.version <= commit_ts:
+                        versions[prefix] = schema_key.version
+                    continue
+            data_key = parse_data_file_key(key, separator)
             if data_key is not None and data_key.dir.version <= commit_ts:
-                name = TableName(data_key.dir.schema, data_key.dir.table)
-                if name in files:
-                    files[name].append(data_key)
-        tables = tuple(
-            _cut_of(name, versions[name], files[name], spans) for name, spans in sorted(cut.items())
-        )
-        marker = syncpoint.SyncpointMarker(commit_ts, tables)
+                files.setdefault(prefix, []).append(data_key)
+        tables = []
+        for name, spans in sorted(cut.items(), key=lambda item: (item[0].schema, item[0].table)):
+            prefix = prefix_of.get((name.schema, name.table), "")
+            tables.append(_cut_of(name, versions.get(prefix, 0), files.get(prefix, []), spans))
+        marker = syncpoint.SyncpointMarker(commit_ts, tuple(tables))
         return self._create(marker.key, marker.to_json())
 
     # -- checkpoint --------------------------------------------------------------------------------------
@@ -161,11 +177,26 @@ class StorageSink:
             self.write_checkpoint(self._pending_checkpoint, force=True)
 
 
+_SCHEMA_FILE_MARK = f"/{META_DIR}/schema_"
+
+
+def _table_of(prefix: str) -> tuple[str, str] | None:
+    """(schema, table) of the objects under ``prefix`` (``<schema>/<table>/``); None when it names none."""
+    schema, _, table = prefix[:-1].partition("/")
+    try:
+        return decode_segment(schema), decode_segment(table)
+    except ConsumerError:
+        return None  # not a table directory (no writer produces such a segment)
+
+
 def _cut_of(
-    name: TableName, versions: list[int], files: list[DataFileKey], spans: dict[str, int]
+    name: TableName, version: int, files: list[DataFileKey], spans: dict[str, int]
 ) -> syncpoint.SyncpointTable:
-    """A table's part of a marker: its version at the cut and each span's last data file per directory."""
-    version = max(versions + [f.dir.version for f in files])
+    """A table's part of a marker: its version at the cut (the newest of its schema files ``version`` and
+    its data files) and each span's last data file per directory."""
+    if not files:
+        return syncpoint.SyncpointTable(name, version, dict.fromkeys(spans, ()))
+    version = max(version, *(f.dir.version for f in files))
     last: dict[tuple[str, DataDir], DataFileKey] = {}
     for f in files:
         if f.dir.version == version:
