@@ -1,7 +1,7 @@
 """Reader processes: each holds one connection inside a snapshot transaction and reads whole tables.
 
 Parsing result rows is most of a snapshot's reading cost, and pymysql does it in Python, so the readers run
-in processes of their own (``python -m storagecdc.snapshot.workers``: a fresh interpreter that inherits
+in processes of their own (``python -m storagecdc.snapshot.reader_process``: a fresh interpreter that inherits
 nothing of the parent's threads or locks and does not import the parent's main module) and the changefeed's
 process only unpickles their chunks (about a tenth of the parsing cost) and encodes them. They talk over a
 socket pair with ``multiprocessing.connection`` framing; the source URI (with its password) is the first
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing.connection
-import signal
 import socket
 import subprocess
 import sys
@@ -65,7 +64,7 @@ def maria_snapshot_position(conn: pymysql.Connection[Any]) -> tuple[str, int]:
     return file, int(status.get("binlog_snapshot_position", "0"))
 
 
-def _serve(pipe: multiprocessing.connection.Connection) -> None:
+def serve(pipe: multiprocessing.connection.Connection) -> None:
     """The worker process: the URI, then commands from the pipe until it closes."""
     try:
         uri = pipe.recv()
@@ -105,7 +104,7 @@ class Worker:
         self._source = redact(uri)
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "storagecdc.snapshot.workers", str(theirs.fileno())],
+                [sys.executable, "-m", "storagecdc.snapshot.reader_process", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
             )
         finally:
@@ -177,7 +176,3 @@ def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
                 yield name, None
                 assign(worker)
 
-
-if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the changefeed stops us
-    _serve(multiprocessing.connection.Connection(int(sys.argv[1])))

@@ -1,0 +1,12 @@
+"""``python -m storagecdc.snapshot.reader_process FD``: the entry point of a snapshot reader process
+(``snapshot.workers``); a module of its own so that running it does not import ``workers`` twice."""
+
+import multiprocessing.connection
+import signal
+import sys
+
+from storagecdc.snapshot.workers import serve
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the changefeed stops us
+    serve(multiprocessing.connection.Connection(int(sys.argv[1])))
