@@ -26,7 +26,6 @@ import pytest
 
 from storagecdc import ddl_types
 from storagecdc.devtools.mariadb import MariaDBServer, Setting
-from storagecdc.errors import SourceError
 from storagecdc.model import ChangeEvent, DDLEvent, ResolvedTs, RowChanges, SourcePosition, TableName, TxnCommit
 from storagecdc.source.binlog import event_types as et
 from storagecdc.source.binlog.contract import RawEvent
@@ -332,12 +331,6 @@ def test_uuid_inet_without_row_metadata(mariadb: MariaDBServer, mariadb_db: str)
             assert value == bytes.fromhex(hexed), f"id {row[0]}: {value!r} is not 0x{hexed}"
 
 
-COMPRESSED_COLUMN_BUG = (
-    "product bug: MariaDB's compressed columns (BLOB/TEXT/VARCHAR ... COMPRESSED) are types 140 "
-    "(MYSQL_TYPE_BLOB_COMPRESSED) and 141 (MYSQL_TYPE_VARCHAR_COMPRESSED) in TABLE_MAP, unknown to the decoder: "
-    "SourceError 'malformed TABLE_MAP event: ValueError: column metadata is 4 bytes but the column types need "
-    "0' (the values also need decompressing to equal SELECT)"
-)
 
 
 def test_spatial_column_with_ref_system_id(mariadb: MariaDBServer, mariadb_db: str) -> None:
@@ -349,16 +342,26 @@ def test_spatial_column_with_ref_system_id(mariadb: MariaDBServer, mariadb_db: s
     )
 
 
-@pytest.mark.xfail(strict=True, raises=SourceError, reason=COMPRESSED_COLUMN_BUG)
-def test_compressed_columns(mariadb: MariaDBServer, mariadb_db: str) -> None:
-    _decode_small(
-        mariadb,
-        mariadb_db,
-        "CREATE TABLE cz (id INT PRIMARY KEY, b BLOB COMPRESSED, v VARCHAR(1000) COMPRESSED,"
-        " t TEXT COMPRESSED CHARACTER SET latin1);"
-        "INSERT INTO cz VALUES (1, REPEAT('ab', 500), REPEAT('xyz', 300), REPEAT('é', 400)), (2, 'short', 's', 'ÿ'),"
-        " (3, NULL, NULL, NULL), (4, '', '', '');",
-    )
+@pytest.mark.parametrize("metadata", ["FULL", "NO_LOG"])
+def test_compressed_columns(mariadb: MariaDBServer, mariadb_db: str, metadata: str) -> None:
+    """Values compressed (raw deflate, then zlib-wrapped), stored as is (too short to gain), empty and NULL,
+    in every compressed type: the charset of text columns comes from the TABLE_MAP or the tracked DDL."""
+    with mariadb.restarted(binlog_row_metadata=metadata):
+        _decode_small(
+            mariadb,
+            mariadb_db,
+            "CREATE TABLE cz (id INT PRIMARY KEY, b BLOB COMPRESSED, v VARCHAR(1000) COMPRESSED,"
+            " t TEXT COMPRESSED CHARACTER SET latin1, vb VARBINARY(300) COMPRESSED, tt TINYTEXT COMPRESSED,"
+            " mt MEDIUMTEXT COMPRESSED, lb LONGBLOB COMPRESSED, vs VARCHAR(20) COMPRESSED CHARACTER SET utf8mb3);"
+            "INSERT INTO cz VALUES (1, REPEAT('ab', 500), REPEAT('xyz', 300), REPEAT('é', 400), REPEAT(x'00ff', 100),"
+            " REPEAT('ü', 50), REPEAT('€', 30000), REPEAT(x'01', 70000), REPEAT('ä', 20)),"
+            " (2, 'short', 's', 'ÿ', x'00', 't', 'm', x'ff', 'v'), (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
+            " (4, '', '', '', '', '', '', '', '');"
+            "SET SESSION column_compression_zlib_wrap = ON;"
+            "INSERT INTO cz VALUES (5, REPEAT('cd', 500), REPEAT('uvw', 300), REPEAT('à', 400), REPEAT(x'ff00', 100),"
+            " REPEAT('ö', 50), REPEAT('¢', 3000), REPEAT(x'02', 700), REPEAT('ß', 20));"
+            "UPDATE cz SET b = REPEAT('q', 999), t = 'changed' WHERE id = 1;",
+        )
 
 
 

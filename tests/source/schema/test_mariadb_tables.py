@@ -9,6 +9,8 @@ import pytest
 from storagecdc import ddl_types
 from storagecdc.errors import SchemaError
 from storagecdc.model import TableName
+from storagecdc.source.binlog import field_types as ft
+from storagecdc.source.binlog.contract import TableMap
 from storagecdc.source.schema import MARIADB, SchemaTracker
 from storagecdc.source.schema.parse import parse_ddl
 from storagecdc.source.schema.statements import AlterTable, CreateTable, SystemVersioning
@@ -112,3 +114,16 @@ def test_uuid_and_inet_are_binary() -> None:
     assert info is not None
     assert [(c.type_name, c.charset, c.is_binary) for c in info.columns] == [
         ("UUID", "binary", True), ("INET6", "binary", True), ("INET4", "binary", True)]  # fmt: skip
+
+
+def test_compressed_columns_learned_from_table_map() -> None:
+    tm = TableMap(
+        table_id=9, schema="d", table="t",
+        column_types=(ft.LONG, ft.BLOB_COMPRESSED, ft.BLOB_COMPRESSED, ft.VARCHAR_COMPRESSED, ft.VARCHAR_COMPRESSED),
+        column_metas=(0, 2, 4, 400, 30), nullable=(False, True, True, True, True),
+        collations=(None, 8, 63, 45, 63), column_names=("id", "t", "lb", "v", "vb"),
+    )  # fmt: skip
+    info = tracker().on_table_map(tm, 50)
+    assert [(c.type_name, c.length, c.charset) for c in info.columns] == [
+        ("INT", 11, None), ("TEXT", None, "latin1"), ("LONGBLOB", None, "binary"), ("VARCHAR", 100, "utf8mb4"),
+        ("VARBINARY", 30, "binary")]  # fmt: skip

@@ -23,6 +23,10 @@ TIMESTAMP2 = 17
 DATETIME2 = 18
 TIME2 = 19
 TYPED_ARRAY = 20
+BLOB_COMPRESSED = 140
+"""MariaDB's ``BLOB``/``TEXT ... COMPRESSED`` (metadata and row image as BLOB; the value is compressed)."""
+VARCHAR_COMPRESSED = 141
+"""MariaDB's ``VARCHAR``/``VARBINARY ... COMPRESSED`` (metadata and row image as VARCHAR; compressed value)."""
 VECTOR = 242
 INVALID = 243
 BOOL = 244
@@ -41,5 +45,8 @@ GEOMETRY = 255
 NUMERIC = frozenset({DECIMAL, TINY, SHORT, LONG, FLOAT, DOUBLE, LONGLONG, INT24, YEAR, NEWDECIMAL})
 """Types that TABLE_MAP's SIGNEDNESS metadata covers (YEAR excluded by MySQL; kept here for lookup)."""
 
-STRING_LIKE = frozenset({VARCHAR, VAR_STRING, STRING, BLOB, TINY_BLOB, MEDIUM_BLOB, LONG_BLOB, ENUM, SET})
+STRING_LIKE = frozenset(
+    {VARCHAR, VAR_STRING, STRING, BLOB, TINY_BLOB, MEDIUM_BLOB, LONG_BLOB, ENUM, SET, BLOB_COMPRESSED,
+     VARCHAR_COMPRESSED}
+)
 """Types whose values have a character set (binary for BLOB/BINARY)."""

@@ -142,6 +142,17 @@ def plan_column(i: int, spec: ColumnSpec, ns: dict[str, Any], json_raw: bool = F
         if spec.encoding is not None and t != ft.JSON:
             return ColumnPlan("var", prefix, text_expr(spec.encoding))
         return ColumnPlan("var", prefix, "{s}")
+    if t in (ft.VARCHAR_COMPRESSED, ft.BLOB_COMPRESSED):
+        if t == ft.VARCHAR_COMPRESSED:
+            prefix = "B" if meta < 256 else "H"
+        elif (found := _PREFIX_FMT.get(meta)) is not None:
+            prefix = found
+        else:
+            raise PlanError(f"compressed BLOB column {i} has length-prefix size {meta}")
+        ns[h] = values.maria_uncompress
+        if spec.encoding is None:
+            return ColumnPlan("var", prefix, h + "({s})")
+        return ColumnPlan("var", prefix, text_expr(spec.encoding).replace("{s}", h + "({s})"))
     if t == ft.NULL:
         return ColumnPlan("empty", "", "None")
     raise PlanError(f"column {i}: binlog type {t} cannot be decoded from row images")

@@ -10,7 +10,10 @@ from storagecdc.source.binlog import charsets
 from storagecdc.source.binlog import field_types as ft
 from storagecdc.source.binlog.contract import TableMap
 
-_TEXT_TYPES = frozenset({ft.VARCHAR, ft.VAR_STRING, ft.STRING, ft.BLOB, ft.TINY_BLOB, ft.MEDIUM_BLOB, ft.LONG_BLOB})
+_TEXT_TYPES = frozenset(
+    {ft.VARCHAR, ft.VAR_STRING, ft.STRING, ft.BLOB, ft.TINY_BLOB, ft.MEDIUM_BLOB, ft.LONG_BLOB, ft.BLOB_COMPRESSED,
+     ft.VARCHAR_COMPRESSED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ def column_specs(
     return tuple(specs)
 
 
-_BLOB_TYPES = frozenset({ft.BLOB, ft.TINY_BLOB, ft.MEDIUM_BLOB, ft.LONG_BLOB})
+_BLOB_TYPES = frozenset({ft.BLOB, ft.TINY_BLOB, ft.MEDIUM_BLOB, ft.LONG_BLOB, ft.BLOB_COMPRESSED})
 _OLD_TEMPORAL = frozenset({ft.TIME, ft.DATETIME, ft.TIMESTAMP})
 """Type codes MySQL logs for fsp-0 temporals and MariaDB also for its own fractional formats, which
 TABLE_MAP gives no precision for: ``ColumnSpec.meta`` then carries the tracked precision."""

@@ -45,14 +45,16 @@ _CHARACTER_TYPES = frozenset(
 )
 """Columns DEFAULT_CHARSET / COLUMN_CHARSET cover (real types; ENUM and SET have their own fields;
 MySQL 9 counts VECTOR, with the binary collation)."""
-_MARIADB_CHARACTER_TYPES = _CHARACTER_TYPES | {ft.GEOMETRY}
-"""MariaDB counts GEOMETRY columns (binary collation) in DEFAULT_CHARSET / COLUMN_CHARSET too."""
+_MARIADB_CHARACTER_TYPES = _CHARACTER_TYPES | {ft.GEOMETRY, ft.BLOB_COMPRESSED, ft.VARCHAR_COMPRESSED}
+"""MariaDB counts GEOMETRY columns (binary collation) and its compressed columns in DEFAULT_CHARSET /
+COLUMN_CHARSET too."""
 _ENUM_SET = frozenset({ft.ENUM, ft.SET})
 _ONE_BYTE_META = frozenset(
     {
         ft.FLOAT,
         ft.DOUBLE,
         ft.BLOB,
+        ft.BLOB_COMPRESSED,
         ft.TINY_BLOB,
         ft.MEDIUM_BLOB,
         ft.LONG_BLOB,
@@ -76,7 +78,7 @@ def _column_metadata(types: bytes, meta: bytes) -> tuple[list[int], list[int]]:
             resolved.append(t)
             metas.append(meta[pos])
             pos += 1
-        elif t in (ft.VARCHAR, ft.VAR_STRING):
+        elif t in (ft.VARCHAR, ft.VAR_STRING, ft.VARCHAR_COMPRESSED):
             resolved.append(t)
             metas.append(U16(meta, pos)[0])
             pos += 2

@@ -8,6 +8,7 @@ prints for them.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal
@@ -294,3 +295,36 @@ def enum_value(members: tuple[str, ...], index: int) -> str:
     if index > len(members):
         raise ValueError(f"ENUM index {index} beyond its {len(members)} members")
     return members[index - 1]
+
+
+_ZLIB_METHOD = 8
+"""MariaDB's column compression methods (header bits 4-7); 0 is "stored as is", 8 zlib, the others unused."""
+
+
+def maria_uncompress(stored: bytes) -> bytes:
+    """The value of a MariaDB ``COMPRESSED`` column from its stored bytes.
+
+    A non-empty value starts with a header byte: bits 4-7 the compression method (0: the data follows
+    uncompressed; 8: zlib), bit 3 set for a raw deflate stream (else zlib-wrapped), bits 0-2 the size of
+    the big-endian original length that follows. The empty value is stored as nothing at all.
+    """
+    if not stored:
+        return b""
+    head = stored[0]
+    method = head >> 4
+    if method == 0:
+        return stored[1:]
+    if method != _ZLIB_METHOD:
+        raise ValueError(f"compressed column value: unknown compression method {method} (header 0x{head:02x})")
+    size_len = head & 0x07
+    if len(stored) < 1 + size_len:
+        raise ValueError(f"compressed column value of {len(stored)} bytes is shorter than its header")
+    size = int.from_bytes(stored[1 : 1 + size_len], "big")
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS if head & 0x08 else zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(stored[1 + size_len :], size + 1)
+    except zlib.error as exc:
+        raise ValueError(f"compressed column value cannot be inflated: {exc}") from None
+    if len(data) != size or not inflater.eof:
+        raise ValueError(f"compressed column value inflates to {len(data)} bytes, its header says {size}")
+    return data

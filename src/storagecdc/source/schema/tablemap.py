@@ -66,13 +66,13 @@ def _column(tm: TableMap, i: int, is_pk: bool, where: str) -> ColumnInfo:
         name, length = "YEAR", 4
     elif code == ft.BIT:
         name, length = "BIT", meta
-    elif code in (ft.VARCHAR, ft.VAR_STRING, ft.STRING):
+    elif code in (ft.VARCHAR, ft.VAR_STRING, ft.STRING, ft.VARCHAR_COMPRESSED):
         binary = charset in (None, "binary")
         fixed = code == ft.STRING
         name = ("BINARY" if fixed else "VARBINARY") if binary else ("CHAR" if fixed else "VARCHAR")
         length = meta if binary else meta // max_bytes_per_char(charset or "")
-    elif code in (ft.BLOB, *_BLOB_CODES):
-        size = meta if code == ft.BLOB else _BLOB_CODES[code]
+    elif code in (ft.BLOB, ft.BLOB_COMPRESSED, *_BLOB_CODES):
+        size = meta if code in (ft.BLOB, ft.BLOB_COMPRESSED) else _BLOB_CODES[code]
         binary = charset in (None, "binary")
         name = _BLOB_PREFIX.get(size, "LONG") + ("BLOB" if binary else "TEXT")
     elif code in (ft.ENUM, ft.SET):
