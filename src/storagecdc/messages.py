@@ -291,17 +291,18 @@ class BarrierAction:
 
 @dataclass(slots=True)
 class Ack:
-    """The maintainer received ``dispatcher_id``'s WAITING for ``key``: stop resending it."""
+    """The maintainer received the WAITING for ``key`` of every dispatcher of ``dispatcher_ids`` (all hosted by
+    the receiving node): stop resending it. One message per node and event, not one per dispatcher."""
 
-    dispatcher_id: str
+    dispatcher_ids: tuple[str, ...]
     key: BlockKey
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dispatcher_id": self.dispatcher_id, "key": self.key.to_dict()}
+        return {"dispatcher_ids": list(self.dispatcher_ids), "key": self.key.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Ack:
-        return cls(str(d["dispatcher_id"]), BlockKey.from_dict(d["key"]))
+        return cls(tuple(str(i) for i in d["dispatcher_ids"]), BlockKey.from_dict(d["key"]))
 
 
 @dataclass(slots=True)

@@ -73,10 +73,14 @@ def test_split_table_waits_for_every_span_then_write_then_pass() -> None:
     assert [e.key for e in h.finished] == [KEY] and not h.barrier.events
 
 
-def test_waiting_is_acked() -> None:
+def test_waiting_is_acked_once_per_node_and_event() -> None:
     h = Harness([A, B])
     h.waiting(A)
-    assert Ack(A.dispatcher_id, KEY) in h.sent
+    h.waiting(B)
+    h.barrier.flush_acks()
+    assert [m for m in h.sent if isinstance(m, Ack)] == [Ack((A.dispatcher_id, B.dispatcher_id), KEY)]
+    h.barrier.flush_acks()
+    assert len([m for m in h.sent if isinstance(m, Ack)]) == 1, "each report is acked once"
 
 
 def test_database_ddl_needs_every_table_and_the_trigger_which_writes() -> None:

@@ -44,11 +44,11 @@ MESSAGES: list[Message] = [
     WAITING,
     BlockStatus("table-trigger", SpanInfo("", 0, 0), KEY, BlockStage.DONE, 8, Action.WRITE),
     BarrierAction(KEY, Action.WRITE, ("a", "b"), (CutEntry("shop.orders", 3, "00007fff", 9),)),
-    Ack("a", KEY),
+    Ack(("a", "b"), KEY),
     Heartbeat("a", SPAN, 12, WAITING),
     Heartbeat("a", SPAN, 12),
     CheckpointAdvance(99),
-    Batch((Ack("a", KEY), CheckpointAdvance(1))),
+    Batch((Ack(("a", "b"), KEY), CheckpointAdvance(1))),
 ]
 
 
@@ -85,7 +85,7 @@ def test_in_process_transport_delivers_in_order_with_serialisation() -> None:
     t.register("n", lambda sender, msg: got.append((sender, msg)))
     for m in MESSAGES:
         t.send("m", "n", m)
-    t.send("m", "nobody", Ack("x", KEY))
+    t.send("m", "nobody", Ack(("x",), KEY))
     assert t.pump() == len(MESSAGES) + 1
     assert got == [("m", m) for m in MESSAGES]
 

@@ -61,11 +61,19 @@ def block_key(event: BlockEvent) -> BlockKey:
     return BlockKey(event.commit_ts, isinstance(event, SyncPointEvent))
 
 
-@functools.lru_cache(maxsize=256)
+_SYNCPOINT_INFLUENCE = Influence(Scope.ALL, needs_trigger=True)
+
+
 def influence_of(event: BlockEvent) -> Influence:
-    """Which dispatchers ``event`` blocks, as the maintainer needs to know it (computed once per event)."""
+    """Which dispatchers ``event`` blocks, as the maintainer needs to know it."""
     if isinstance(event, SyncPointEvent):
-        return Influence(Scope.ALL, needs_trigger=True)
+        return _SYNCPOINT_INFLUENCE  # every dispatcher blocks at every syncpoint: no hashing of the event
+    return _ddl_influence(event)
+
+
+@functools.lru_cache(maxsize=256)
+def _ddl_influence(event: DDLEvent) -> Influence:
+    """A DDL's influence, computed once per event (each of its dispatchers asks)."""
     names = tuple(table_key(t) for t in event.tables)
     added = tuple(table_key(t.name) for t in event.new_tables if t.name not in event.tables)
     return Influence(
@@ -237,8 +245,12 @@ def write_block_event(sink: Sink, event: BlockEvent, cut: tuple[CutEntry, ...]) 
     """The elected writer's storage work: the DDL's schema file(s), or the syncpoint marker with its cut."""
     if isinstance(event, SyncPointEvent):
         spans: dict[TableName, dict[str, int]] = {}
-        for c in cut:
-            spans.setdefault(parse_table(c.table), {})[c.file_id] = c.last_index
+        table, files = "", {}
+        for c in cut:  # sorted by table: a table's spans are adjacent, its name is parsed once
+            if c.table != table:
+                table = c.table
+                files = spans.setdefault(parse_table(table), {})
+            files[c.file_id] = c.last_index
         sink.write_syncpoint(event.commit_ts, spans)
     else:
         sink.write_ddl(event)

@@ -66,22 +66,26 @@ class DispatcherNode:
         self._outbox.flush()
 
     def _receive(self, sender: str, msg: Message) -> None:
-        self._handle(msg)
+        for m in msg.messages if isinstance(msg, Batch) else (msg,):
+            self._handle(m)
         self._outbox.flush()
 
     def _handle(self, msg: Message) -> None:
-        if isinstance(msg, Batch):
-            for m in msg.messages:
-                self._handle(m)
+        if isinstance(msg, Ack):
+            dispatchers = self.dispatchers
+            for dispatcher_id in msg.dispatcher_ids:
+                d = dispatchers.get(dispatcher_id)
+                if d is not None:
+                    d.on_ack(msg)
         elif isinstance(msg, BarrierAction):
+            dispatchers = self.dispatchers
             for target in msg.targets:
-                d = self.dispatchers.get(target)
+                d = dispatchers.get(target)
                 if d is not None:
                     d.on_action(msg)
-        elif isinstance(msg, Ack):
-            d = self.dispatchers.get(msg.dispatcher_id)
-            if d is not None:
-                d.on_ack(msg)
+        elif isinstance(msg, Batch):
+            for m in msg.messages:
+                self._handle(m)
         elif isinstance(msg, CheckpointAdvance):
             trigger = self.dispatchers.get(TRIGGER_ID)
             if isinstance(trigger, TableTriggerDispatcher):

@@ -99,6 +99,8 @@ class Barrier:
         self._on_written = on_written
         self._on_finished = on_finished
         self.events: dict[BlockKey, PendingEvent] = {}
+        self._acks: dict[tuple[str, BlockKey], list[str]] = {}
+        """WAITING reports received since the last ``flush_acks``: dispatcher ids per (node, event)."""
 
     # -- inputs ---------------------------------------------------------------------------------------
     def on_status(self, st: BlockStatus) -> None:
@@ -114,7 +116,7 @@ class Barrier:
             self._on_done(st)
         else:
             if entry is not None:
-                self._send(entry.node, Ack(st.dispatcher_id, st.key))
+                self._acks.setdefault((entry.node, st.key), []).append(st.dispatcher_id)
             self._on_waiting(st)
 
     def on_heartbeat(self, hb: Heartbeat) -> None:
@@ -155,6 +157,13 @@ class Barrier:
                 self._send_action(ev, Action.PASS, [d for d in ev.reports if d not in ev.done])
             self._advance(ev, full=True)
 
+    def flush_acks(self) -> None:
+        """ACK the WAITING reports received since the last call: one ``Ack`` per node and event (the
+        maintainer calls it after every incoming message, before it sends its outbox)."""
+        acks, self._acks = self._acks, {}
+        for (node, key), ids in acks.items():
+            self._send(node, Ack(tuple(ids), key))
+
     # -- steps ----------------------------------------------------------------------------------------
     def _on_waiting(self, st: BlockStatus) -> None:
         ev = self.events.get(st.key)
@@ -170,6 +179,8 @@ class Barrier:
             # A span recreated below T (or a restarted writer) reached T again: it only needs to pass.
             ev.done.discard(st.dispatcher_id)
             self._send_action(ev, Action.PASS, [st.dispatcher_id])
+        elif ev.phase is not Phase.WAITING or len(ev.reports) < self._influenced_count(ev):
+            return  # the common case: not everyone has reported yet (``_advance`` would do nothing)
         self._advance(ev)
 
     def _on_done(self, st: BlockStatus) -> None:
@@ -190,6 +201,8 @@ class Barrier:
             self._send_action(ev, Action.PASS, [d for d in ev.reports if d not in ev.done])
         elif ev.phase is Phase.PASS:
             ev.done.add(st.dispatcher_id)
+            if len(ev.done) < self._influenced_count(ev):
+                return  # the common case: others still have to pass (``_advance`` would do nothing)
         else:
             log.warning("barrier %s: ignoring DONE(%s) from %s before any action was sent", st.key,
                         st.done_action, st.dispatcher_id)

@@ -84,14 +84,12 @@ class Maintainer:
     # -- messages -------------------------------------------------------------------------------------
     def on_message(self, sender: str, msg: Message) -> None:
         """Handle a message (a node's ``Batch`` in order); replies go out batched per node."""
-        self._handle(sender, msg)
-        self._outbox.flush()
+        for m in msg.messages if isinstance(msg, Batch) else (msg,):
+            self._handle(sender, m)
+        self.flush()
 
     def _handle(self, sender: str, msg: Message) -> None:
-        if isinstance(msg, Batch):
-            for m in msg.messages:
-                self._handle(sender, m)
-        elif isinstance(msg, BlockStatus):
+        if isinstance(msg, BlockStatus):
             if msg.dispatcher_id == TRIGGER_ID:
                 self._trigger_progress(msg.checkpoint_ts)
             self.barrier.on_status(msg)
@@ -99,6 +97,9 @@ class Maintainer:
             if msg.dispatcher_id == TRIGGER_ID:
                 self._trigger_progress(msg.checkpoint_ts)
             self.barrier.on_heartbeat(msg)
+        elif isinstance(msg, Batch):
+            for m in msg.messages:
+                self._handle(sender, m)
         else:
             log.warning("maintainer: unexpected %s from %s", type(msg).__name__, sender)
 
@@ -115,7 +116,7 @@ class Maintainer:
         trigger = self.registry.get(TRIGGER_ID)
         if ckpt is not None and trigger is not None:
             self._send(trigger.node, CheckpointAdvance(ckpt))
-        self._outbox.flush()
+        self.flush()
 
     def checkpoint_ts(self) -> int | None:
         """Every change with commit-ts <= this is durable everywhere.
@@ -246,11 +247,12 @@ class Maintainer:
 
     def _changed(self) -> None:
         self.barrier.topology_changed()
-        self._outbox.flush()
+        self.flush()
 
     def _send(self, node: str, msg: Message) -> None:
         self._outbox.put(node, msg)
 
     def flush(self) -> None:
-        """Send what scheduling or a tick produced (every public entry point ends with it)."""
+        """Send what scheduling, a tick or a message produced (every public entry point ends with it)."""
+        self.barrier.flush_acks()
         self._outbox.flush()
