@@ -27,6 +27,7 @@ from tests.e2e_live.harness import (
     Changefeed,
     Consumed,
     State,
+    binlog_dumps,
     checkpoint,
     consume,
     objects,
@@ -41,8 +42,10 @@ from tests.plugins.s3_servers import TEST_BUCKET, fresh_prefix
 
 OTHER_DB = "e2e_live_other"
 """A database the changefeeds filter out."""
-WORKLOAD_S = 8
 STOP_AFTER_S = 2.0
+"""The CSV changefeed's first run is stopped this long into the workload."""
+LIVE_AFTER_RESTART_S = 1.0
+"""The workload goes on this long after the restarted CSV changefeed's checkpoint moved."""
 SPLIT = ["--split-table", f"{DB}.sbtest1=4", "--split-table", f"{DB}.sbtest2=3"]
 FLAGS = [*SPLIT, "--sync-point-interval", "1s", "--filter", f"{DB}.*"]
 FAST_FLUSH = "flush-interval=500ms"
@@ -64,8 +67,8 @@ class LiveRun:
     snapshots: list[dict[str, str]]
     """The CSV sink's objects after the mid-workload stop, after the stop at the end, after ``--until now``."""
     workload_running_at_stop: bool
-    resumed_while_running: bool
-    """The restarted CSV changefeed advanced the checkpoint while sysbench still ran."""
+    restarted_while_running: bool
+    """The restarted CSV changefeed was streaming from the server while sysbench still ran."""
     tmp: Path
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -114,6 +117,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, seaw
         _feed("seaweed", source, seaweed_uri, tmp),
     ]
     csv = feeds[0]
+    workload: Workload | None = None
     try:
         for feed in feeds:
             feed.start()
@@ -121,17 +125,20 @@ def live(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, seaw
         lap("start changefeeds")
         prepare(server)
         lap("sysbench prepare")
-        workload = Workload(server, WORKLOAD_S, tmp)
+        workload = Workload(server, tmp)
         workload.start()
         time.sleep(STOP_AFTER_S)
         assert csv.stop() == 0, csv.runs[-1][2][-3000:]
         stopped_at = checkpoint(csv_uri)
         running = workload.running
         snapshots = [objects(csv_uri)]
+        before = frozenset(binlog_dumps(server))
         csv.start()
-        wait_for_checkpoint(csv_uri, above=stopped_at)
-        resumed_while_running = workload.running
-        workload.join()
+        wait_for_binlog_dumps(server, 1, besides=before)
+        restarted_while_running = workload.running
+        wait_for_checkpoint(csv_uri, above=stopped_at)  # it streams, its SIGTERM handler is in place
+        time.sleep(LIVE_AFTER_RESTART_S)
+        workload.stop()
         lap("workload")
         for feed in feeds:
             assert feed.stop() == 0, feed.runs[-1][2][-3000:]
@@ -159,11 +166,13 @@ def live(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer, seaw
             state=server_state(server, DB),
             snapshots=snapshots,
             workload_running_at_stop=running,
-            resumed_while_running=resumed_while_running,
+            restarted_while_running=restarted_while_running,
             tmp=tmp,
             timings=timings,
         )
     finally:
+        if workload is not None:
+            workload.kill()
         for feed in feeds:
             feed.kill()
         server.close()

@@ -86,17 +86,23 @@ class Changefeed:
             self._proc = None
 
 
-def wait_for_binlog_dumps(server: MariaDBServer, count: int, timeout: float = 30.0) -> None:
-    """Wait until ``count`` replication connections stream from ``server`` (the live changefeeds are in)."""
+def binlog_dumps(server: MariaDBServer) -> set[int]:
+    """The connection ids of the replication connections streaming from ``server``."""
+    rows = server.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")
+    return {int(r[0]) for r in rows}
+
+
+def wait_for_binlog_dumps(server: MariaDBServer, count: int, *, besides: frozenset[int] = frozenset(),
+                          timeout: float = 30.0) -> None:
+    """Wait until ``count`` replication connections other than ``besides`` stream from ``server``."""
     deadline = time.monotonic() + timeout
-    seen = 0
+    seen: set[int] = set()
     while time.monotonic() < deadline:
-        rows = server.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")
-        seen = int(rows[0][0])
-        if seen >= count:
+        seen = binlog_dumps(server) - besides
+        if len(seen) >= count:
             return
         time.sleep(0.05)
-    raise AssertionError(f"{seen} of {count} changefeeds connected to the server within {timeout}s")
+    raise AssertionError(f"{len(seen)} of {count} changefeeds connected to the server within {timeout}s")
 
 
 _CONSUMED = re.compile(r"(\d+) DDL, (\d+) files, (\d+) rows applied, (\d+) duplicates skipped")

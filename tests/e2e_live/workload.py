@@ -1,9 +1,10 @@
 """The live workload: sysbench ``oltp_write_only`` on four tables with DDL on those tables at the same time.
 
 - ``prepare(server)``: ``sysbench prepare`` of ``TABLES`` tables of ``TABLE_SIZE`` rows in database ``DB``.
-- ``Workload(server, seconds).start()`` / ``.join()``: ``sysbench run`` at ``RATE_TPS`` transactions a second
+- ``Workload(server, log_dir).start()`` / ``.stop()``: ``sysbench run`` at ``RATE_TPS`` transactions a second
   (errors ignored, so statements that meet a renamed table fail and go on) in a subprocess and, in a thread,
-  the ``DDL`` script, a statement every ``DDL_GAP_S`` seconds, with a scratch table dropped and created again.
+  the ``DDL`` script, a statement every ``DDL_GAP_S`` seconds, with a scratch table dropped and created again;
+  ``stop`` waits for the script and ends sysbench, so the caller decides how long the workload runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ SYSBENCH = "/usr/bin/sysbench"
 DB = "e2e_live_sb"
 TABLES = 4
 TABLE_SIZE = 2_000
+MAX_SECONDS = 120
+"""sysbench's ``--time``: an upper bound only, ``Workload.stop`` ends it."""
 RATE_TPS = 150
 """sysbench's transaction rate: the changefeeds keep up on two shared cores, so a restart catches up in time."""
 DDL_START_S = 0.4
@@ -66,11 +69,10 @@ def prepare(server: MariaDBServer) -> None:
 
 
 class Workload:
-    """sysbench for ``seconds`` and the DDL script at the same time, on ``server``'s database ``DB``."""
+    """sysbench and the DDL script at the same time on ``server``'s database ``DB``, until ``stop``."""
 
-    def __init__(self, server: MariaDBServer, seconds: int, log_dir: Path) -> None:
+    def __init__(self, server: MariaDBServer, log_dir: Path) -> None:
         self.server = server
-        self.seconds = seconds
         self.log = log_dir / "sysbench.log"
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._ddl, name="e2e-ddl", daemon=True)
@@ -78,9 +80,8 @@ class Workload:
         self.ddl_done = 0
 
     def start(self) -> None:
-        args = _sysbench(self.server, f"--time={self.seconds}", "--threads=2", f"--rate={RATE_TPS}",
-                         "--mysql-ignore-errors=all",
-                         "--rand-seed=7", "run")
+        args = _sysbench(self.server, f"--time={MAX_SECONDS}", "--threads=2", f"--rate={RATE_TPS}",
+                         "--mysql-ignore-errors=all", "--rand-seed=7", "run")
         with self.log.open("wb") as out:
             self._proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         self._thread.start()
@@ -104,13 +105,22 @@ class Workload:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def join(self) -> str:
-        """Wait for both; return sysbench's summary. Fails the test when sysbench or a DDL failed."""
+    def stop(self) -> None:
+        """Wait for the DDL script, then stop sysbench (the server rolls back its open transactions).
+
+        Fails the test when sysbench ended by itself or a DDL statement failed."""
         assert self._proc is not None
-        rc = self._proc.wait(self.seconds + 60)
         self._thread.join(60)
-        text = self.log.read_text(errors="replace")
-        assert rc == 0, text[-3000:]
+        alive = self._proc.poll() is None
+        self._proc.terminate()
+        self._proc.wait(30)
+        assert alive, "sysbench ended early:\n" + self.log.read_text(errors="replace")[-3000:]
         assert not self.ddl_errors, self.ddl_errors
         assert self.ddl_done == len(DDL)
-        return text
+
+    def kill(self) -> None:
+        """Teardown only: stop a sysbench a failed test left behind."""
+        if self.running:
+            assert self._proc is not None
+            self._proc.kill()
+            self._proc.wait(10)
