@@ -6,9 +6,10 @@ the consistent point (``snapshot.point``), reads the schema in it and returns an
 ``TxnCommit``. The assembler that reads the binlog afterwards starts at the point, with the snapshot's
 schema, so its first transaction is the first one after the snapshot.
 
-Commit-ts: the first attempt's point gets ``start_ts = (server clock ms << 18) - 1``: every table's first
-version (schema file) is ``start_ts``, as for any changefeed that starts with existing tables, and the rows
-carry ``start_ts + 1``. Streamed transactions come after, with larger commit-ts.
+Commit-ts: the first attempt's point gets ``start_ts = server clock ms << 18`` (logical 0): every table's
+first version (schema file) is ``start_ts``, as for any changefeed that starts with existing tables, and the
+rows carry ``start_ts + 1`` (logical 1, as the first transaction of a millisecond; logical 0 is left to
+syncpoints). Streamed transactions come after, with larger commit-ts.
 
 Crash and restart (``snapshot.state``): a table's rows become durable in the sink as it is read; a table is
 marked ``started`` before its first row goes to the sink and ``done`` after its last row was flushed. A run
@@ -217,7 +218,7 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
     conn = point.meta
     truncate: list[TableName] = []
     if record is None:
-        start_ts = make_ts(point.server_ms) - 1
+        start_ts = make_ts(point.server_ms)  # logical 0: the rows take 1, as a transaction would
         tracker = schema_options.tracker_factory(start_ts, flavor)
         tracker.load_from_server(conn, _schemas(conn, table_filter.match_schema))
         names = [n for n in tracker.table_names() if table_filter.match(n)]
