@@ -22,6 +22,6 @@ def _bench() -> ModuleType:
 def test_bench_smoke() -> None:
     b = _bench()
     ddl = b.bench_ddl(3)
-    assert len(ddl) == 3 and all(total >= write >= 0 for total, write in ddl)
+    assert len(ddl) == 3 and all(total >= write >= 0 and cpu >= 0 for total, write, cpu in ddl)
     assert len(b.bench_syncpoint(20, 2)) == 2
     assert 0 < b.bench_memory(50) < 64 * 1024
