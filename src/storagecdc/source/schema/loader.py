@@ -15,6 +15,7 @@ from . import charsets
 from .columnops import MARIADB, resolve_column
 from .sqltypes import parse_type_text
 from .statements import ColumnSpec
+from .versioning import add_system_versioning
 
 if TYPE_CHECKING:
     from .tracker import SchemaTracker
@@ -102,14 +103,16 @@ _SCHEMATA = (
     " WHERE SCHEMA_NAME IN ({})"
 )
 _TABLES = (
-    "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_COLLATION FROM information_schema.TABLES"
+    "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_COLLATION, TABLE_TYPE FROM information_schema.TABLES"
     " WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') AND TABLE_SCHEMA IN ({})"
 )
 _COLUMNS = (
     "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT,"
-    " CHARACTER_SET_NAME, COLLATION_NAME, EXTRA FROM information_schema.COLUMNS"
-    " WHERE TABLE_SCHEMA IN ({}) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
+    " CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, {generation} FROM information_schema.COLUMNS"
+    " WHERE TABLE_SCHEMA IN ({marks}) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
 )
+"""``generation``: MariaDB's GENERATION_EXPRESSION (``ROW END`` marks a declared system-period column);
+NULL elsewhere (MySQL 5.6 has no such column)."""
 _PRIMARY = (
     "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE"
     " WHERE CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA IN ({})"
@@ -164,8 +167,11 @@ def load_from_server(tracker: SchemaTracker, conn: Any, schemas: Iterable[str]) 
         tracker.databases[_text(name) or ""] = (charsets.normalize_charset(_text(cs) or ""),
                                                  charsets.normalize_collation(_text(coll) or ""))
     table_cs: dict[TableName, tuple[str, str]] = {}
-    for schema, table, coll in _rows(conn, _TABLES, names):
+    versioned: set[TableName] = set()
+    for schema, table, coll, kind in _rows(conn, _TABLES, names):
         tn = TableName(_text(schema) or "", _text(table) or "")
+        if _text(kind) == "SYSTEM VERSIONED":
+            versioned.add(tn)
         collation = _text(coll)
         table_cs[tn] = ((charsets.charset_of_collation(collation), charsets.normalize_collation(collation))
                         if collation else tracker.database_charset(tn.schema))
@@ -173,10 +179,14 @@ def load_from_server(tracker: SchemaTracker, conn: Any, schemas: Iterable[str]) 
     for schema, table, column in _rows(conn, _PRIMARY, names):
         pks.setdefault(TableName(_text(schema) or "", _text(table) or ""), set()).add(_text(column) or "")
     columns: dict[TableName, list[ColumnInfo]] = {}
-    for schema, table, column, col_type, nullable, default, cs, coll, extra in _rows(conn, _COLUMNS, names):
+    declared_row_end: set[TableName] = set()
+    query = _COLUMNS.format(generation="GENERATION_EXPRESSION" if mariadb else "NULL", marks="{}")
+    for schema, table, column, col_type, nullable, default, cs, coll, extra, gen in _rows(conn, query, names):
         tn = TableName(_text(schema) or "", _text(table) or "")
         if tn not in table_cs:
             continue  # a view
+        if _text(gen) == "ROW END":
+            declared_row_end.add(tn)
         col_name = _text(column) or ""
         extra_text = (_text(extra) or "").upper()
         is_nullable = _text(nullable) == "YES"
@@ -191,6 +201,8 @@ def load_from_server(tracker: SchemaTracker, conn: Any, schemas: Iterable[str]) 
         if _text(cs) and _text(coll):
             info = _with_charset(info, _text(cs) or "", _text(coll) or "")
         columns.setdefault(tn, []).append(info)
+    for tn in versioned - declared_row_end:  # information_schema leaves out the implicit row_start/row_end
+        add_system_versioning(columns.setdefault(tn, []), None, str(tn))
     for tn, cols in sorted(columns.items()):
         tracker.add_table(TableInfo(tn, tuple(cols), tracker.start_ts), table_cs[tn])
 

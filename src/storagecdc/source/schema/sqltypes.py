@@ -60,9 +60,11 @@ class TypeSpec:
 
 
 def parse_type_text(text: str) -> TypeSpec:
-    """Parse a type written as text, e.g. information_schema's ``COLUMN_TYPE``."""
+    """Parse a type written as text, e.g. information_schema's ``COLUMN_TYPE`` (MariaDB's ends in
+    ``/*M!100301 COMPRESSED*/`` for compressed columns, stored like the plain type)."""
     ts = TokenStream(tokenize(text))
     spec = parse_type(ts)
+    ts.accept_word("COMPRESSED")
     if not ts.at_end():
         raise SchemaError(f"unexpected {ts.next().text!r} after column type in {text!r}")
     return spec
