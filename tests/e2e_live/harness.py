@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from storagecdc.devtools.mariadb import MariaDBServer
-from storagecdc.storage import open_store
+from storagecdc.storage import open_store, parse_data_file_key
+from storagecdc.storage.paths import parse_syncpoint_key
 
 CLI = [sys.executable, "-c", "import sys; from storagecdc.cli import main; sys.exit(main(sys.argv[1:]))"]
 STOP_TIMEOUT_S = 60.0
@@ -215,7 +216,28 @@ def objects(uri: str) -> dict[str, str]:
         store.close()
 
 
+MUTABLE = frozenset({"metadata", "_storagecdc/resume.json", "_storagecdc/owner.json", ".storagecdc-lock"})
+"""Objects a run rewrites by design: the checkpoint, the resume record, the owner lease and the lock."""
+
+
 def immutable(snapshot: dict[str, str]) -> dict[str, str]:
-    """The objects that are written once: all but ``metadata``, the run's own records and index files."""
-    return {k: v for k, v in snapshot.items()
-            if k != "metadata" and not k.startswith("_storagecdc/") and not k.endswith(".index")}
+    """The objects that are written once: data and schema files and syncpoint markers (not index files)."""
+    return {k: v for k, v in snapshot.items() if k not in MUTABLE and not k.endswith(".index")}
+
+
+def keys(uri: str) -> list[str]:
+    store = open_store(uri)
+    try:
+        return [info.key for info in store.list()]
+    finally:
+        store.close()
+
+
+def dispatchers(object_keys: list[str], table: str) -> set[str]:
+    """The dispatcher ids of ``table``'s data files (``""`` for a table that is not split)."""
+    parsed = (parse_data_file_key(k) for k in object_keys)
+    return {p.dispatcher_id or "" for p in parsed if p is not None and p.dir.table == table}
+
+
+def syncpoints(object_keys: list[str]) -> list[int]:
+    return sorted(ts for ts in (parse_syncpoint_key(k) for k in object_keys) if ts is not None)

@@ -11,7 +11,16 @@ import pytest
 
 from storagecdc.devtools.mariadb import MariaDBServer
 from tests.e2e_live.conftest import OTHER_DB, LiveRun, Replayed
-from tests.e2e_live.harness import Changefeed, consume, differences, server_state, storagecdc
+from tests.e2e_live.harness import (
+    Changefeed,
+    consume,
+    differences,
+    dispatchers,
+    keys,
+    server_state,
+    storagecdc,
+    syncpoints,
+)
 from tests.e2e_live.workload import DB, TABLES
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.s3]
@@ -30,7 +39,16 @@ def test_workload_reached_every_table_and_ddl(live: LiveRun, record_property: Ca
     assert live.state["scratch"][1] == [("10", "101", "new"), ("20", "200", "new")]
     for feed in (live.csv, live.parquet, live.seaweed):
         assert [code for _, code, _ in feed.runs] == [0] * len(feed.runs), feed.name
-        assert "syncpoints" in feed.runs[-1][2]
+
+
+@pytest.mark.parametrize("sink", ["csv_uri", "parquet_uri", "seaweed_uri", "files_uri"])
+def test_split_tables_and_syncpoints_in_every_output(live: LiveRun, sink: str) -> None:
+    """sbtest1 over 4 dispatchers, sbtest2 over 3, the others whole; a syncpoint marker every second or so."""
+    object_keys = keys(getattr(live, sink))
+    assert len(dispatchers(object_keys, "sbtest1")) == 4
+    assert len(dispatchers(object_keys, "sbtest2")) == 3
+    assert dispatchers(object_keys, "sbtest3") == dispatchers(object_keys, "sbtest4") == {""}
+    assert len(syncpoints(object_keys)) >= 3
 
 
 def test_live_csv_replays_into_sqlite_equal_to_server(live: LiveRun, csv_replayed: Replayed) -> None:
