@@ -372,5 +372,9 @@ def test_application_time_period(mariadb: MariaDBServer, mariadb_db: str) -> Non
         mariadb_db,
         "CREATE TABLE pe (id INT, s DATE, e DATE, PERIOD FOR p(s, e), PRIMARY KEY (id, p WITHOUT OVERLAPS));"
         "INSERT INTO pe VALUES (1, '2020-01-01', '2020-12-31'), (1, '2021-01-01', '2021-12-31');"
-        "UPDATE pe SET e = '2021-06-30' WHERE s = '2021-01-01';",
+        "UPDATE pe SET e = '2021-06-30' WHERE s = '2021-01-01';"
+        "CREATE TABLE pa (id INT, s DATE, e DATE); ALTER TABLE pa ADD PERIOD FOR p(s, e);"
+        "ALTER TABLE pa ADD PRIMARY KEY (id, p WITHOUT OVERLAPS);"
+        "INSERT INTO pa VALUES (1, '2020-01-01', '2020-12-31'), (1, '2021-01-01', '2021-12-31');"
+        "UPDATE pa SET s = '2020-02-01' WHERE e = '2020-12-31';",
     )

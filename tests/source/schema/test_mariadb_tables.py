@@ -127,3 +127,32 @@ def test_compressed_columns_learned_from_table_map() -> None:
     assert [(c.type_name, c.length, c.charset) for c in info.columns] == [
         ("INT", 11, None), ("TEXT", None, "latin1"), ("LONGBLOB", None, "binary"), ("VARCHAR", 100, "utf8mb4"),
         ("VARBINARY", 30, "binary")]  # fmt: skip
+
+
+def test_periods_added_by_alter_key_a_later_primary_key() -> None:
+    """As MariaDB 10.11 does: ADD PERIOD makes the bounds NOT NULL, a later ``p WITHOUT OVERLAPS`` keys them,
+    DROP PERIOD leaves them NOT NULL; the periods survive the resume state."""
+    tr = tracker("CREATE TABLE t (id INT, s DATE, e DATE)", "ALTER TABLE t ADD PERIOD FOR p(s, e)")
+    assert [(f[0], f[3], f[4]) for f in facts(tr)] == [("id", True, False), ("s", False, False), ("e", False, False)]
+    tr = SchemaTracker.from_json(tr.to_json())
+    tr.apply_query("ALTER TABLE t ADD PRIMARY KEY (id, p WITHOUT OVERLAPS)", "d", 30)
+    assert [(f[0], f[3], f[4]) for f in facts(tr)] == [("id", False, True), ("s", False, True), ("e", False, True)]
+    tr.apply_query("ALTER TABLE t DROP PRIMARY KEY, DROP PERIOD FOR p", "d", 31)
+    assert [(f[0], f[3], f[4]) for f in facts(tr)] == [("id", False, False), ("s", False, False), ("e", False, False)]
+    with pytest.raises(SchemaError, match="no column 'p'"):
+        tr.apply_query("ALTER TABLE t ADD PRIMARY KEY (id, p WITHOUT OVERLAPS)", "d", 32)
+
+
+def test_period_of_create_table_and_like_copy() -> None:
+    tr = tracker("CREATE TABLE t0 (id INT, s DATE, e DATE, PERIOD FOR p(s, e))", "CREATE TABLE t LIKE t0",
+                 "ALTER TABLE t RENAME COLUMN e TO e2, ADD PRIMARY KEY (id, p WITHOUT OVERLAPS)")
+    assert [(f[0], f[4]) for f in facts(tr)] == [("id", True), ("s", True), ("e2", True)]
+
+
+def test_new_primary_key_of_versioned_table_keeps_row_end() -> None:
+    tr = tracker("CREATE TABLE t (id INT, v INT) WITH SYSTEM VERSIONING", "ALTER TABLE t ADD PRIMARY KEY (id)")
+    info = tr.table(T)
+    assert info is not None and info.pk_indexes == (0, 3)
+    tr.apply_query("ALTER TABLE t DROP PRIMARY KEY", "d", 40)
+    info = tr.table(T)
+    assert info is not None and info.pk_indexes == ()

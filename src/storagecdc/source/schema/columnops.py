@@ -3,7 +3,7 @@ MariaDB's JSON), and ALTER TABLE actions applied in order."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from storagecdc import ddl_types
 from storagecdc.errors import SchemaError
@@ -13,12 +13,14 @@ from . import charsets
 from .sqltypes import BINARY_TYPES, SPATIAL_TYPES, STRING_TYPES
 from .statements import (
     AddColumn,
+    AddPeriod,
     AddPrimaryKey,
     AlterAction,
     ChangeColumn,
     ColumnSpec,
     ConvertCharset,
     DropColumn,
+    DropPeriod,
     DropPrimaryKey,
     IndexChange,
     OtherAlter,
@@ -29,7 +31,7 @@ from .statements import (
     SetOptions,
     SystemVersioning,
 )
-from .versioning import add_system_versioning, drop_system_versioning
+from .versioning import add_system_versioning, drop_system_versioning, keep_row_end_keyed
 
 MYSQL = "mysql"
 MARIADB = "mariadb"
@@ -66,6 +68,8 @@ def resolve_column(spec: ColumnSpec, table_charset: tuple[str, str], flavor: str
 class AlterResult:
     columns: list[ColumnInfo]
     charset: tuple[str, str]
+    periods: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """MariaDB application-time periods by name: (start, end) columns."""
     rename_to: tuple[str | None, str] | None = None
 
 
@@ -106,6 +110,10 @@ def _convert(columns: list[ColumnInfo], cs: tuple[str, str]) -> None:
             columns[i] = replace(c, charset=cs[0], collation=cs[1])
 
 
+def _renamed(column: str, action: RenameColumn) -> str:
+    return action.new_name if column.casefold() == action.old_name.casefold() else column
+
+
 def apply_alter(state: AlterResult, action: AlterAction, table: str, flavor: str) -> None:
     """Apply one ALTER TABLE action to ``state`` in place."""
     cols = state.columns
@@ -134,11 +142,22 @@ def apply_alter(state: AlterResult, action: AlterAction, table: str, flavor: str
     elif isinstance(action, RenameColumn):
         i = _index(cols, action.old_name, table)
         cols[i] = replace(cols[i], name=action.new_name)
+        state.periods = {k: (_renamed(s, action), _renamed(e, action)) for k, (s, e) in state.periods.items()}
     elif isinstance(action, SetDefault):
         i = _index(cols, action.column, table)
         cols[i] = replace(cols[i], default=action.default, has_default=not action.drop)
     elif isinstance(action, AddPrimaryKey):
-        _set_pk(cols, action.columns, table)
+        periods = {k.casefold(): v for k, v in state.periods.items()}
+        keys = tuple(n for key in action.columns for n in periods.get(key.casefold(), (key,)))
+        _set_pk(cols, keys, table)
+        keep_row_end_keyed(cols)
+    elif isinstance(action, AddPeriod):
+        for bound in (action.start, action.end):
+            i = _index(cols, bound, table)
+            cols[i] = replace(cols[i], nullable=False)
+        state.periods[action.name] = (action.start, action.end)
+    elif isinstance(action, DropPeriod):
+        state.periods = {k: v for k, v in state.periods.items() if k.casefold() != action.name.casefold()}
     elif isinstance(action, DropPrimaryKey):
         _set_pk(cols, (), table)
     elif isinstance(action, RenameTo):
@@ -188,6 +207,8 @@ def _action_type(action: AlterAction) -> int:
         return ddl_types.RENAME_TABLE
     if isinstance(action, SystemVersioning):
         return ddl_types.ADD_COLUMN if action.add else ddl_types.DROP_COLUMN
+    if isinstance(action, AddPeriod | DropPeriod):
+        return ddl_types.MODIFY_COLUMN if isinstance(action, AddPeriod) else 0
     if isinstance(action, ConvertCharset | SetOptions):
         changes = action.options.charset is not None or action.options.collation is not None
         return ddl_types.MODIFY_TABLE_CHARSET_AND_COLLATE if changes else 0

@@ -23,6 +23,7 @@ from .columns import (
 from .lexer import Token, TokenStream
 from .statements import (
     AddColumn,
+    AddPeriod,
     AddPrimaryKey,
     AlterAction,
     AlterDatabase,
@@ -34,6 +35,7 @@ from .statements import (
     CreateTable,
     DropColumn,
     DropDatabase,
+    DropPeriod,
     DropPrimaryKey,
     DropTables,
     IndexChange,
@@ -121,7 +123,8 @@ def parse_create_table(ts: TokenStream, *, temporary: bool) -> CreateTable:
     if any(c.versioned for c in columns):
         opts = replace(opts, system_versioning=True)
     return CreateTable(ref, tuple(columns), primary_key=pk, options=opts, if_not_exists=if_not_exists,
-                       as_select=as_select, temporary=temporary)
+                       as_select=as_select, temporary=temporary,
+                       periods=tuple((name, *bounds) for name, bounds in periods.items()))
 
 
 def _starts_select(tok: Token | None) -> bool:
@@ -342,7 +345,11 @@ def _alter_add(ts: TokenStream) -> list[AlterAction]:
         raise SchemaError("ALTER TABLE ADD without a definition")
     if ts.accept_words("SYSTEM", "VERSIONING"):
         return [SystemVersioning(add=True)]
-    if tok.is_word("CONSTRAINT", "PRIMARY", *_INDEX_WORDS, "FOREIGN", "CHECK", "PERIOD", "SYSTEM"):
+    if ts.accept_word("PERIOD"):
+        _if_not_exists(ts)
+        name, (start, end) = _period(ts)
+        return [OtherAlter(0) if name.upper() == "SYSTEM_TIME" else AddPeriod(name, start, end)]
+    if tok.is_word("CONSTRAINT", "PRIMARY", *_INDEX_WORDS, "FOREIGN", "CHECK", "SYSTEM"):
         if ts.accept_word("CONSTRAINT"):
             _if_not_exists(ts)
             if not (ts.peek() or tok).is_word("PRIMARY", "UNIQUE", "FOREIGN", "CHECK"):
@@ -376,8 +383,11 @@ def _alter_drop(ts: TokenStream) -> AlterAction:
     if ts.accept_words("SYSTEM", "VERSIONING"):
         return SystemVersioning(add=False)
     if ts.accept_word("PERIOD"):
-        ts.skip_until_comma()
-        return OtherAlter(0)
+        _if_exists(ts)
+        ts.expect_word("FOR")
+        _if_exists(ts)
+        name = ts.name()
+        return OtherAlter(0) if name.upper() == "SYSTEM_TIME" else DropPeriod(name)
     if ts.accept_word("PRIMARY"):
         ts.expect_word("KEY")
         return DropPrimaryKey()

@@ -87,6 +87,8 @@ class CreateTable:
     like: TableRef | None = None
     as_select: bool = False
     temporary: bool = False
+    periods: tuple[tuple[str, str, str], ...] = ()
+    """MariaDB's application-time periods (name, start, end): later ALTERs may key them (WITHOUT OVERLAPS)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,22 @@ class SystemVersioning:
 
 
 @dataclass(frozen=True, slots=True)
+class AddPeriod:
+    """MariaDB's ``ADD PERIOD FOR name (start, end)`` (application time): start and end become NOT NULL."""
+
+    name: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropPeriod:
+    """``DROP PERIOD FOR name``: the bounds stay (NOT NULL)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class IndexChange:
     """ADD/DROP INDEX, KEY, UNIQUE, FOREIGN KEY, CONSTRAINT, CHECK...: no column change."""
 
@@ -201,7 +219,7 @@ class OtherAlter:
 
 AlterAction = (
     AddColumn | DropColumn | ChangeColumn | RenameColumn | SetDefault | AddPrimaryKey | DropPrimaryKey
-    | RenameTo | ConvertCharset | SetOptions | SystemVersioning | IndexChange | OtherAlter
+    | RenameTo | ConvertCharset | SetOptions | SystemVersioning | AddPeriod | DropPeriod | IndexChange | OtherAlter
 )
 
 

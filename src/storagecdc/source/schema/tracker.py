@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ class TrackedTable:
     info: TableInfo
     charset: tuple[str, str]
     pending: bool = False
+    periods: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """MariaDB application-time periods by name: (start, end) columns (``p WITHOUT OVERLAPS`` keys them)."""
 
 
 class SchemaTracker:
@@ -231,6 +233,7 @@ class SchemaTracker:
         if stmt.if_not_exists and name in self.tables:
             return None
         pending = False
+        periods = {name: (start, end) for name, start, end in stmt.periods}
         if stmt.like is not None:
             src_name = self._name(stmt.like, default_schema)
             src = self.tables.get(src_name)
@@ -238,6 +241,7 @@ class SchemaTracker:
                 raise SchemaError(f"CREATE TABLE {name} LIKE {src_name}: the columns of {src_name} are unknown")
             columns = src.info.columns
             charset = src.charset
+            periods = dict(src.periods)
         else:
             charset = charsets.resolve(stmt.options.charset, stmt.options.collation,
                                        self.database_charset(name.schema))
@@ -251,7 +255,7 @@ class SchemaTracker:
             if pending:
                 columns = ()
         info = TableInfo(name, columns, ts, self._new_table_id())
-        self.tables[name] = TrackedTable(info, charset, pending)
+        self.tables[name] = TrackedTable(info, charset, pending, periods)
         return DDLEvent(ts, query, name.schema, ddl_types.CREATE_TABLE, BlockScope.TABLE, new_tables=(info,))
 
     def _rename(self, stmt: RenameTables, query: str, default_schema: str, ts: int) -> DDLEvent:
@@ -293,7 +297,7 @@ class SchemaTracker:
                 del self.tables[name]
             log.warning("ALTER TABLE on %s, whose columns are not known; it stays unknown", name)
             return DDLEvent(ts, query, name.schema, ddl_type, BlockScope.TABLE, tables=(name,), dropped=dropped)
-        state = AlterResult(list(tracked.info.columns), tracked.charset)
+        state = AlterResult(list(tracked.info.columns), tracked.charset, dict(tracked.periods))
         for action in stmt.actions:
             apply_alter(state, action, str(name), self.flavor)
         new_name = name
@@ -301,7 +305,7 @@ class SchemaTracker:
             new_name = TableName(state.rename_to[0] or default_schema, state.rename_to[1])
         info = TableInfo(new_name, tuple(state.columns), ts, tracked.info.table_id, tracked.info.partition_ids)
         del self.tables[name]
-        self.tables[new_name] = TrackedTable(info, state.charset)
+        self.tables[new_name] = TrackedTable(info, state.charset, periods=state.periods)
         dropped = (name,) if new_name != name else ()
         return DDLEvent(ts, query, name.schema, ddl_type, BlockScope.TABLE, tables=(name,), new_tables=(info,),
                         dropped=dropped)
@@ -330,7 +334,8 @@ class SchemaTracker:
             "next_table_id": self.next_table_id,
             "databases": {name: list(cs) for name, cs in sorted(self.databases.items())},
             "tables": [
-                {**table_to_json(t.info), "charset": list(t.charset), "pending": t.pending}
+                {**table_to_json(t.info), "charset": list(t.charset), "pending": t.pending,
+                 **({"periods": {k: list(v) for k, v in sorted(t.periods.items())}} if t.periods else {})}
                 for _, t in sorted(self.tables.items())
             ],
             "sequences": [[n.schema, n.table] for n in sorted(self.sequences)],
@@ -351,8 +356,9 @@ class SchemaTracker:
             tracker.databases = {name: (v[0], v[1]) for name, v in doc["databases"].items()}
             for rec in doc["tables"]:
                 info = table_from_json(rec)
+                periods = {str(k): (str(v[0]), str(v[1])) for k, v in rec.get("periods", {}).items()}
                 tracker.tables[info.name] = TrackedTable(info, (rec["charset"][0], rec["charset"][1]),
-                                                         bool(rec["pending"]))
+                                                         bool(rec["pending"]), periods)
             tracker.sequences = {TableName(str(a), str(b)) for a, b in doc.get("sequences", [])}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SchemaError(f"schema state cannot be read: {exc}") from exc

@@ -46,3 +46,9 @@ def add_system_versioning(columns: list[ColumnInfo], row_end: str | None, table:
 def drop_system_versioning(columns: list[ColumnInfo]) -> None:
     """Remove the implicit period columns (in place)."""
     columns[:] = [c for c in columns if not _is_implicit(c)]
+
+
+def keep_row_end_keyed(columns: list[ColumnInfo]) -> None:
+    """After a new primary key: the server appends the implicit row_end to it (in place)."""
+    if any(c.is_pk for c in columns):
+        columns[:] = [replace(c, is_pk=True) if _is_implicit(c) and c.name == ROW_END else c for c in columns]
