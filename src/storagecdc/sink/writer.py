@@ -62,7 +62,9 @@ def wall_clock_ms() -> int:
 class _Buffer:
     """One data directory stream (one partition), oldest first: encoded chunks, then raw pending batches.
 
-    Each chunk has the commit-ts of its first and last change (a chunk may hold several transactions).
+    Each chunk has the commit-ts of its first and last change: it holds whole transactions, or part of one
+    transaction only (see ``_encode_pending``), so a chunk's end is a transaction boundary unless its first
+    and last commit-ts are the same transaction's.
     """
 
     chunks: list[Chunk] = field(default_factory=list)
@@ -167,17 +169,28 @@ class StorageTableWriter:
             buffer.pending_rows += len(part.rows)
             if (not self._row_bytes or buffer.pending_rows >= ENCODE_SLICE_ROWS
                     or buffer.size + buffer.pending_rows * self._row_bytes >= self._opts.file_size):
-                self._encode_pending(buffer)
+                self._encode_pending(buffer, complete_only=True)
                 if buffer.size >= self._opts.file_size:
                     self._cut(partition, buffer)
 
-    def _encode_pending(self, buffer: _Buffer) -> None:
-        if not buffer.pending:
+    def _encode_pending(self, buffer: _Buffer, *, complete_only: bool) -> None:
+        """Encode waiting batches into one chunk. With ``complete_only`` the batches of the last (maybe still
+        open) transaction keep waiting unless they are all there is, so that every chunk either ends at a
+        transaction boundary or holds part of one transaction only: file cuts rely on it."""
+        pending = buffer.pending
+        if not pending:
             return
-        chunk = self._encoder.encode_many(buffer.pending)
-        buffer.add(chunk, buffer.pending[0].commit_ts, buffer.pending[-1].commit_ts)
-        buffer.pending.clear()
-        buffer.pending_rows = 0
+        count = len(pending)
+        if complete_only:
+            last = pending[-1].commit_ts
+            while count > 0 and pending[count - 1].commit_ts == last:
+                count -= 1
+            count = count or len(pending)
+        batches = pending[:count]
+        del pending[:count]
+        chunk = self._encoder.encode_many(batches)
+        buffer.add(chunk, batches[0].commit_ts, batches[-1].commit_ts)
+        buffer.pending_rows = sum(len(b.rows) for b in pending)
         if chunk.rows:
             self._row_bytes = chunk.size / chunk.rows
 
@@ -197,7 +210,7 @@ class StorageTableWriter:
     def flush(self) -> list[FileRef]:
         refs = []
         for partition, buffer in self._buffers.items():
-            self._encode_pending(buffer)
+            self._encode_pending(buffer, complete_only=False)
             if buffer.chunks:
                 chunks, stamps = buffer.take(len(buffer.chunks), self._clock())
                 refs.append(self._write(partition, chunks, stamps))
