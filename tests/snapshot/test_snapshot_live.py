@@ -229,3 +229,27 @@ def test_snapshot_of_a_split_table(mariadb: MariaDBServer, mariadb_db: str, tmp_
     files = sorted(f.name for f in (out / mariadb_db / "s").rglob("*.parquet"))
     assert len({name.split("_")[1] for name in files}) == 2  # both spans wrote snapshot rows
     _consume_and_verify(mariadb, mariadb_db, out)
+
+
+def test_a_table_created_again_between_the_points_stops_the_continued_snapshot(
+    mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path
+) -> None:
+    mariadb.execute_script("CREATE TABLE r (id INT PRIMARY KEY); INSERT INTO r VALUES (1), (2)", database=mariadb_db)
+    out = tmp_path / "out"
+    config = _config(mariadb, mariadb_db, out)
+    replicate(config, until="now")
+    store = open_store(f"file://{out}", {})
+    try:
+        record = read_snapshot_record(store)
+        assert record is not None and all(t.created for t in record.tables.values())
+        for state in record.tables.values():
+            state.state = STARTED
+        record.complete = False
+        record.save(store)
+    finally:
+        store.close()
+    time.sleep(1.1)  # CREATE_TIME has seconds
+    mariadb.execute_script("DROP TABLE r; CREATE TABLE r (id INT PRIMARY KEY); INSERT INTO r VALUES (3)",
+                           database=mariadb_db)
+    with pytest.raises(SourceError, match=rf"table {mariadb_db}\.r was dropped and created again"):
+        replicate(config, until="now")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pymysql.cursors
 
-from storagecdc.model import ColumnInfo, TableInfo
+from storagecdc.model import ColumnInfo, TableInfo, TableName
 
 Row = tuple[Any, ...]
 Converter = Callable[[Any], Any]
@@ -141,18 +141,18 @@ def _streamed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows:
             yield rows
 
 
-def estimated_rows(conn: pymysql.Connection[Any], tables: list[TableInfo]) -> dict[str, int]:
-    """information_schema's row estimates (InnoDB's are approximate), by ``schema.table``."""
-    schemas = sorted({t.name.schema for t in tables})
+def table_facts(conn: pymysql.Connection[Any], schemas: list[str]) -> dict[TableName, tuple[int, str]]:
+    """Per table of ``schemas``: information_schema's row estimate (InnoDB's is approximate) and its
+    CREATE_TIME (which a DROP and CREATE, or a rebuild, changes)."""
     if not schemas:
         return {}
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ("
-            + ", ".join(["%s"] * len(schemas)) + ")",
+            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS, CREATE_TIME FROM information_schema.TABLES"
+            " WHERE TABLE_SCHEMA IN (" + ", ".join(["%s"] * len(schemas)) + ")",
             schemas,
         )
-        return {f"{s}.{t}": int(n or 0) for s, t, n in cur.fetchall()}
+        return {TableName(str(s), str(t)): (int(n or 0), str(c or "")) for s, t, n, c in cur.fetchall()}
 
 
 def same_columns(a: tuple[ColumnInfo, ...], b: tuple[ColumnInfo, ...]) -> bool:

@@ -19,8 +19,7 @@ in storage (``snapshot.durable``); any other ``started`` table with rows in stor
 TABLE version (one commit-ts each, from ``previous rows-ts + 1`` on, so a consumer drops the partial rows)
 and is read from the start. Streaming still starts at the first point; changes of rows read at a later point
 are dropped until the stream reaches that point (``snapshot.gap``). A DDL on such a table between the two
-points is refused (the tables' schemas at the new point must equal the recorded ones); a table dropped and
-created again with the same columns in between is not noticed.
+points is refused (the tables' columns and CREATE_TIME at the new point must equal the recorded ones).
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ from storagecdc.runtime.changefeed import Changefeed
 from storagecdc.snapshot.durable import continuable, durable_max_key, has_rows
 from storagecdc.snapshot.point import ConsistentPoint, take_point
 from storagecdc.snapshot.progress import SnapshotProgress
-from storagecdc.snapshot.reader import TablePlan, estimated_rows, same_columns
+from storagecdc.snapshot.reader import TablePlan, same_columns, table_facts
 from storagecdc.snapshot.state import DONE, PENDING, STARTED, SnapshotRecord, TableState
 from storagecdc.snapshot.workers import read_tables
 from storagecdc.source.live import LiveSource
@@ -222,25 +221,30 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
         tracker = schema_options.tracker_factory(start_ts, flavor)
         tracker.load_from_server(conn, _schemas(conn, table_filter.match_schema))
         names = [n for n in tracker.table_names() if table_filter.match(n)]
+        facts = table_facts(conn, sorted({n.schema for n in names}))
+        tables = {n: TableState(PENDING, point.position, created=facts.get(n, (0, ""))[1]) for n in names}
         record = SnapshotRecord(config.changefeed_id, source_name, point.position, start_ts, start_ts + 1,
-                                tracker.to_json(), {n: TableState(PENDING, point.position) for n in names})
+                                tracker.to_json(), tables)
         base_ts = start_ts
     else:
         tracker = SchemaTracker.from_json(record.schema_json)
         todo = [n for n, t in record.tables.items() if t.state != DONE]
+        facts = table_facts(conn, sorted({n.schema for n in todo}))
         _check_unchanged(conn, schema_options, flavor, tracker, todo)
         for n in todo:
             old = record.tables[n]
             info = tracker.table(n)
+            if old.created and facts.get(n, (0, ""))[1] != old.created:
+                raise SourceError(_CHANGED.format(name=n, what="was dropped and created again, or rebuilt,"))
             if old.state == PENDING or info is None:
-                record.tables[n] = TableState(PENDING, point.position)
+                record.tables[n] = TableState(PENDING, point.position, created=old.created)
             elif continuable(config, info):
                 record.tables[n] = _continued(store, config, info, old, point.position)
             elif has_rows(store, info):
                 truncate.append(n)
-                record.tables[n] = TableState(STARTED, point.position)
+                record.tables[n] = TableState(STARTED, point.position, created=old.created)
             else:  # marked started, but none of its rows reached storage
-                record.tables[n] = TableState(PENDING, point.position)
+                record.tables[n] = TableState(PENDING, point.position, created=old.created)
         base_ts = record.rows_ts
         record.rows_ts = base_ts + len(truncate) + 1  # each TRUNCATE has a commit-ts of its own
         record.attempts += 1
@@ -249,8 +253,7 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
     record.save(store, with_schema=True)
     todo_infos = [info for n, t in sorted(record.tables.items()) if t.state != DONE
                   for info in [tracker.table(n)] if info is not None]
-    estimates = estimated_rows(conn, todo_infos)
-    plans = sorted((TablePlan(info, estimates.get(str(info.name), 0), record.tables[info.name].after)
+    plans = sorted((TablePlan(info, facts.get(info.name, (0, ""))[0], record.tables[info.name].after)
                     for info in todo_infos), key=lambda p: -p.estimated_rows)
     return InitialSnapshot(store, record, point, plans, truncate, base_ts, options)
 
@@ -264,13 +267,17 @@ def _continued(store: ObjectStore, config: ChangefeedConfig, info: TableInfo, ol
     if durable is not None and (not earlier or durable > earlier[-1][0]):
         earlier.append((durable, old.read_at))
     log.info("snapshot: %s continues after key %s", info.name, earlier[-1][0] if earlier else "(none)")
-    return TableState(STARTED, point, old.rows, earlier)
+    return TableState(STARTED, point, old.rows, earlier, old.created)
 
 
 def _schemas(conn: Any, match: Any) -> list[str]:
     with conn.cursor() as cur:
         cur.execute("SHOW DATABASES")
         return [row[0] for row in cur.fetchall() if row[0].lower() not in SYSTEM_SCHEMAS and match(row[0])]
+
+
+_CHANGED = ("table {name} {what} since the interrupted snapshot began; its rows cannot be continued "
+            "consistently: start the changefeed again into an empty sink prefix")
 
 
 def _check_unchanged(conn: Any, options: SchemaOptions, flavor: str, recorded: SchemaTracker,
@@ -280,7 +287,4 @@ def _check_unchanged(conn: Any, options: SchemaOptions, flavor: str, recorded: S
     for name in names:
         then, current = recorded.table(name), now.table(name)
         if then is None or current is None or not same_columns(then.columns, current.columns):
-            raise SourceError(
-                f"table {name} was changed (DDL) since the interrupted snapshot began; its rows cannot be "
-                "continued consistently: start the changefeed again into an empty sink prefix"
-            )
+            raise SourceError(_CHANGED.format(name=name, what="was changed (DDL)"))

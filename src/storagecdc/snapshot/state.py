@@ -47,6 +47,8 @@ class TableState:
     rows: int = 0
     earlier: list[tuple[Key, SourcePosition]] = field(default_factory=list)
     """Key ranges read by earlier attempts, ascending: keys up to ``key`` were read at ``position``."""
+    created: str = ""
+    """information_schema's CREATE_TIME at the first point: a table dropped and created again differs."""
 
     @property
     def after(self) -> Key | None:
@@ -86,7 +88,8 @@ class SnapshotRecord:
             "tables": [
                 {"schema": n.schema, "table": n.table, "state": t.state, "rows": t.rows,
                  "read-at": _pos_json(t.read_at),
-                 "earlier": [{"upto": list(k), "read-at": _pos_json(p)} for k, p in t.earlier]}
+                 "earlier": [{"upto": list(k), "read-at": _pos_json(p)} for k, p in t.earlier],
+                 "created": t.created}
                 for n, t in sorted(self.tables.items())
             ],
         }
@@ -101,7 +104,8 @@ class SnapshotRecord:
             tables = {
                 TableName(str(t["schema"]), str(t["table"])): TableState(
                     str(t["state"]), _pos(t["read-at"]), int(t["rows"]),
-                    [(tuple(int(v) for v in e["upto"]), _pos(e["read-at"])) for e in t.get("earlier", [])])
+                    [(tuple(int(v) for v in e["upto"]), _pos(e["read-at"])) for e in t.get("earlier", [])],
+                    str(t.get("created", "")))
                 for t in doc["tables"]
             }
             return cls(str(doc["changefeed-id"]), str(doc["source"]), _pos(doc["position"]), int(doc["start-ts"]),
