@@ -14,9 +14,6 @@ from tests.e2e_live.harness import consume, sqlite_state, storagecdc
 pytestmark = pytest.mark.mariadb
 
 
-@pytest.mark.xfail(strict=True, reason="a live run that saw no transaction writes no resume record and no checkpoint "
-                   "(stderr: 'checkpoint none yet at :4'), so the next run is a new changefeed again that starts at "
-                   "the server's position of that moment: the CREATE TABLE and INSERT made between the runs are lost")
 def test_changes_between_an_empty_first_run_and_the_next_are_replicated(
     mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path
 ) -> None:

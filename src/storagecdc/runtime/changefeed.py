@@ -35,6 +35,7 @@ from storagecdc.model import (
     DDLEvent,
     ResolvedTs,
     RowChanges,
+    SourcePosition,
     SyncPointEvent,
     TableInfo,
     TableName,
@@ -45,7 +46,7 @@ from storagecdc.model import (
 from storagecdc.runtime.resume import RESUME_KEY, ResumePoints, ResumeRecord
 from storagecdc.sink.storage_sink import StorageSink
 from storagecdc.sink.writer import wall_clock_ms
-from storagecdc.source.txn import TransactionAssembler
+from storagecdc.source.txn import AssemblerState, TransactionAssembler
 from storagecdc.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ NODE = "local"
 TICK_MS = 200
 """How often (wall clock) idle tables advance, flush intervals are checked and the checkpoint published."""
 _SETTLE_ROUNDS = 10_000
+CHECKPOINT_INTERVAL_MS = 2_000
+"""How often an idle changefeed rewrites its resume record as the live source's position moves on."""
 
 
 @dataclass(slots=True)
@@ -133,6 +136,8 @@ class Changefeed:
         self._schema_generation = -1
         self._schema_json = ""
         self._published = start_ts or 0
+        self._position_published: SourcePosition | None = None
+        self._position_published_ms = 0
         self._next_tick = 0
         self._touched: set[TableDispatcher] = set()
         interval = config.sync_point_interval_ms
@@ -188,6 +193,7 @@ class Changefeed:
     def finish(self) -> int:
         """Flush everything, publish the final checkpoint and close the sink."""
         if self._maintainer is None:
+            self._publish_position(force=True)
             if self._published:  # resumed with nothing left to read: a kill may have left metadata behind
                 self.sink.write_checkpoint(self._published, force=True)
             self.sink.close()
@@ -424,6 +430,7 @@ class Changefeed:
         """Write the resume record for the aggregated checkpoint, then let the trigger write ``metadata``."""
         maintainer = self._maintainer
         if maintainer is None:
+            self._publish_position(force=force)
             return self._published
         self._node.tick(heartbeat=True)
         self._pump()
@@ -440,6 +447,23 @@ class Changefeed:
             self.sink.write_checkpoint(self._published, force=True)
         self.counters.checkpoint_ts = self._published
         return self._published
+
+    def _publish_position(self, *, force: bool) -> None:
+        """Before any change has arrived, record where the source stands (a new live changefeed's start, moved
+        on by heartbeats), so that a later run resumes from there instead of starting over at the server's
+        position of that later moment and losing what happened in between."""
+        tracker = self.assembler.tracker
+        position = self.assembler.position
+        if tracker is None or not position.file or position == self._position_published:
+            return
+        now = self.clock()
+        if not force and now - self._position_published_ms < CHECKPOINT_INTERVAL_MS:
+            return
+        state = AssemblerState(self.assembler.last_ts, position, tracker.to_json())
+        checkpoint = max(self._published, self.assembler.last_ts)
+        self.store.put(RESUME_KEY, ResumeRecord(checkpoint, state, self._source_name,
+                                                self.config.changefeed_id).to_json())
+        self._position_published, self._position_published_ms = position, now
 
     def dispatchers(self) -> list[BlockingDispatcher]:
         """Every dispatcher, the table trigger first (for ``storagecdc ls`` and tests)."""

@@ -44,6 +44,7 @@ from storagecdc.source.binlog.events import (
     MariaGtidListEvent,
     PreviousGtidsEvent,
     QueryEvent,
+    RotateEvent,
     RowsEvent,
     UnhandledEvent,
     XaPrepareEvent,
@@ -180,7 +181,12 @@ class TransactionAssembler:
         if isinstance(ev, HeartbeatEvent):
             if self._in_txn:
                 return ()
+            self._follow(ev.log_file, ev.position)
             return (ResolvedTs(self.last_ts + 1, self.position),)
+        if isinstance(ev, RotateEvent):
+            if ev.log_pos == 0 and not self._in_txn:  # a live stream's artificial ROTATE: where it reads from
+                self._follow(ev.next_file, ev.position)
+            return ()
         if isinstance(ev, XaPrepareEvent):
             raise SourceError(f"{ev.file}: offset {ev.offset}: XA transactions are not supported")
         if isinstance(ev, UnhandledEvent):
@@ -242,6 +248,11 @@ class TransactionAssembler:
             self._pending_gtid()
             self._pending_gtid = None
         self._advance(ev)
+
+    def _follow(self, file: str, offset: int) -> None:
+        """Between transactions, a live stream's position moves on without events that carry changes."""
+        if file and offset >= 4:
+            self.position = SourcePosition(file, offset, self.position.gtid_set)
 
     def _advance(self, ev: Event) -> None:
         gtids = str(self._maria_gtids) if self._flavor == MARIADB else str(self._mysql_gtids)
