@@ -1,7 +1,7 @@
-"""Output is deterministic: the sysbench binlog, with ``sbtest1`` split over two spans and syncpoints every
-second, replicated twice to two fresh prefixes of the same store gives the same object keys and the same
-bytes, every object included (data, index and schema files, syncpoint markers, ``metadata``, the resume
-record), on a local directory and on moto's S3 server."""
+"""Output is deterministic: the demo binlog (two seconds of a shop), with ``orders`` split over two spans
+and syncpoints every second, replicated twice to two fresh prefixes of the same store gives the same object
+keys and the same bytes, every object included (data, index and schema files, syncpoint markers,
+``metadata``, the resume record), on a local directory and on moto's S3 server."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from storagecdc.config import load_config
 from storagecdc.runtime.replicate import replicate
 from storagecdc.storage import open_store, parse_data_file_key
 
-SYSBENCH = "mariadb/mariadb-10.11-sysbench-oltp_write_only.000010"
+DEMO = Path(__file__).resolve().parents[2] / "src" / "storagecdc" / "data" / "demo-binlog.000001"
 CASES = [
     pytest.param("local", "protocol=csv&include-commit-ts=true", id="local-csv"),
     pytest.param("local", "protocol=parquet", id="local-parquet"),
@@ -29,7 +29,7 @@ def run_once(source: Path, uri: str) -> dict[str, bytes]:
             None,
             source=str(source),
             sink_uri=uri,
-            overrides={"split_tables": ["sbsmall.sbtest1=2"], "sync_point": True, "sync_point_interval": "1s"},
+            overrides={"split_tables": ["shop.orders=2"], "sync_point": True, "sync_point_interval": "1s"},
         )
     )
     store = open_store(uri)
@@ -41,9 +41,9 @@ def run_once(source: Path, uri: str) -> dict[str, bytes]:
 
 @pytest.mark.parametrize(("kind", "query"), CASES)
 def test_two_runs_write_identical_objects(
-    kind: str, query: str, binlog_fixtures: Path, store_uri_factory: Callable[[str], str]
+    kind: str, query: str, store_uri_factory: Callable[[str], str]
 ) -> None:
-    source = binlog_fixtures / SYSBENCH
+    source = DEMO
     first, second = (
         run_once(source, f"{uri}{'&' if '?' in uri else '?'}{query}")
         for uri in (store_uri_factory(kind), store_uri_factory(kind))
@@ -57,6 +57,6 @@ def test_two_runs_write_identical_objects(
     spans = {
         parsed.dispatcher_id
         for k in keys
-        if (parsed := parse_data_file_key(k)) is not None and parsed.dir.table == "sbtest1"
+        if (parsed := parse_data_file_key(k)) is not None and parsed.dir.table == "orders"
     }
     assert len(spans) == 2 and None not in spans  # the split table was written by two spans

@@ -21,7 +21,6 @@ from storagecdc.source.txn import TransactionAssembler
 from storagecdc.storage import LocalStore
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "storagecdc" / "data" / "demo-binlog.000001"
-SYSBENCH = "mariadb/mariadb-10.11-sysbench-oltp_write_only.000010"
 
 
 def config(
@@ -120,18 +119,21 @@ def test_parquet_output_reads_back_in_duckdb(tmp_path: Path) -> None:
     assert first[0] == "Customer 1 é✓😀" and str(first[1]) == "3.50"
 
 
-def test_syncpoints_on_split_tables_name_every_table(binlog_fixtures: Path, tmp_path: Path) -> None:
-    cfg = config(
-        binlog_fixtures / SYSBENCH,
-        tmp_path,
-        split_tables=["sbtest.sbtest1=4"],
-        sync_point=True,
-        sync_point_interval="1s",
-    )
+def test_syncpoints_on_split_tables_name_every_table(tmp_path: Path) -> None:
+    """The demo binlog spans two seconds: one 1 s boundary, after the first second's DDL and rows."""
+    cfg = config(DEMO, tmp_path, split_tables=["shop.orders=4"], sync_point=True, sync_point_interval="1s")
     result = replicate(cfg)
     markers = sorted((tmp_path / "_storagecdc" / "syncpoint").glob("*.json"))
-    assert result.counters.syncpoints == len(markers) >= 1
-    for marker in markers:
-        doc = json.loads(marker.read_text())
-        assert doc["commit-ts"] <= result.checkpoint_ts
-        assert {t["table"] for t in doc["tables"]} <= {"sbtest1", "sbtest2"}
+    assert result.counters.syncpoints == len(markers) == 1
+    doc = json.loads(markers[0].read_text())
+    assert doc["commit-ts"] <= result.checkpoint_ts
+    tables = {t["table"]: t for t in doc["tables"]}
+    assert set(tables) == {"customers", "orders", "items", "audit_log"}
+    for table in tables.values():
+        schema_files = list((tmp_path / "shop" / table["table"] / "meta").glob(f"schema_{table['version']}_*.json"))
+        assert schema_files, f"the cut names version {table['version']} of {table['table']}, which has no schema file"
+    orders = tables["orders"]["spans"]
+    assert len(orders) == 4 and all(span["files"] for span in orders)  # every span's last file is in the cut
+    for span in orders:
+        for key in span["files"]:
+            assert (tmp_path / key).is_file()

@@ -346,8 +346,6 @@ class Changefeed:
                 splittable=self._splittable,
             )
             self._maintainer.start_trigger(start)
-            if self._sync_interval:
-                self._next_sync = self._sync_after(start)
         assert self._trigger is not None
         return self._trigger
 
@@ -392,9 +390,16 @@ class Changefeed:
 
     def _before(self, ts: int) -> None:
         """Runs before an event at ``ts``: syncpoints whose boundary it crosses come first."""
-        if self._sync_interval and self._maintainer is not None and ts >= self._next_sync:
+        if not self._sync_interval:
+            return
+        if not self._next_sync:  # the first event: the first boundary is the one after it
+            self._next_sync = self._sync_after(ts)
+            return
+        if ts >= self._next_sync:
             boundary = self._next_sync
             self._next_sync = self._sync_after(ts)
+            if self._maintainer is None:  # nothing replicated yet: nothing to cut
+                return
             self._syncpoint(boundary)
 
     def _sync_after(self, ts: int) -> int:
