@@ -9,6 +9,7 @@ summary line; SIGINT/SIGTERM flush, write the checkpoint and exit 0; a fenced pr
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -29,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", metavar="POSITION", help="FILE:OFFSET or a GTID set, for a new changefeed")
     parser.add_argument("--until", metavar="now|POSITION", help="stop at the server's position at start ('now')")
     parser.add_argument("--schema", metavar="FILE.sql", help="initial schema: CREATE statements")
+    parser.add_argument("--snapshot", nargs="?", const="initial", choices=("initial", "never", "when-needed"),
+                        help="live sources: read the selected tables at one consistent point first, then stream "
+                             "from that point (default when given: initial)")
     parser.add_argument("--split-table", action="append", metavar="SCHEMA.TABLE=N", help="split a table N ways")
     parser.add_argument("--sync-point-interval", metavar="DURATION", help="write syncpoints, e.g. 10m")
     parser.add_argument("--filter", action="append", metavar="RULE", help="table filter rule (repeatable)")
@@ -99,6 +103,7 @@ def _replicate_owned(config: ChangefeedConfig, args: argparse.Namespace) -> RunR
             owner.acquire()
             try:
                 with attached(_Hooks(owner, progress, metrics)):
+                    gc.freeze()  # the long-lived objects built so far need no more collection passes
                     result = replicate(config, until=args.until, handle_signals=True)
             finally:
                 if progress is not None:
@@ -124,6 +129,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         out["sync_point_interval"] = args.sync_point_interval
     if args.schema:
         out["schema_file"] = args.schema
+    if args.snapshot:
+        out["snapshot"] = args.snapshot
     if args.split_table:
         out["split_tables"] = args.split_table
     if args.metrics_port is not None:
