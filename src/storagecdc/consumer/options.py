@@ -18,15 +18,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from storagecdc.errors import ConfigError
 from storagecdc.storage.paths import DateSeparator
-from storagecdc.storage.uri import STORE_OPTION_KEYS
+from storagecdc.storage.uri import STORE_OPTION_KEYS, parse_bool
 
 PROTOCOL_EXTENSIONS = {"csv": "csv", "canal-json": "json", "parquet": "parquet"}
 """Protocol -> data file extension (without the dot)."""
 
 _WRITER_ONLY = frozenset({"flush-interval", "file-size", "worker-count", "file-index-digit", "date-source",
                           "enable-partition-separator", "compression"})
-_TRUE = ("true", "1", "yes", "on")
-_FALSE = ("false", "0", "no", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +61,6 @@ class ConsumerOptions:
         return PROTOCOL_EXTENSIONS[self.protocol] if self.protocol else None
 
 
-def _bool(name: str, value: str) -> bool:
-    low = value.strip().lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise ConfigError(f"sink option {name}: expected true or false, got {value!r}")
-
-
 _STRINGS = {"protocol": "protocol", "delimiter": "delimiter", "quote": "quote", "null": "null",
             "terminator": "terminator", "binary-encoding-method": "binary_encoding_method"}
 _BOOLS = {"output-old-value": "output_old_value", "include-commit-ts": "include_commit_ts",
@@ -87,7 +76,7 @@ def consumer_options(params: Mapping[str, str]) -> ConsumerOptions:
         if key in _STRINGS:
             values[_STRINGS[key]] = raw
         elif key in _BOOLS:
-            values[_BOOLS[key]] = _bool(key, raw)
+            values[_BOOLS[key]] = parse_bool(key, raw)
         elif key == "date-separator":
             try:
                 values["date_separator"] = DateSeparator(raw)

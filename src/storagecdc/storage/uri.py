@@ -38,7 +38,8 @@ def split_store_options(params: Mapping[str, str]) -> tuple[dict[str, str], dict
     return store, rest
 
 
-def _bool(name: str, value: str) -> bool:
+def parse_bool(name: str, value: str) -> bool:
+    """An option's ``true``/``false`` (also 1/0, yes/no, on/off); ConfigError naming the option otherwise."""
     low = value.strip().lower()
     if low in _TRUE:
         return True
@@ -112,7 +113,7 @@ def _open_s3(bucket: str, prefix: str, params: Mapping[str, str]) -> ObjectStore
         access_key=text("access-key"),
         secret_access_key=text("secret-access-key"),
         session_token=text("session-token"),
-        force_path_style=_bool("force-path-style", params.get("force-path-style", "false")),
+        force_path_style=parse_bool("force-path-style", params.get("force-path-style", "false")),
         sse=text("sse"),
         sse_kms_key_id=text("sse-kms-key-id"),
         storage_class=text("storage-class"),
@@ -120,7 +121,7 @@ def _open_s3(bucket: str, prefix: str, params: Mapping[str, str]) -> ObjectStore
         multipart_threshold=int(number("multipart-threshold", defaults.multipart_threshold)),
         part_size=int(number("part-size", defaults.part_size)),
         conditional_writes=(None if params.get("conditional-writes", "auto") == "auto"
-                            else _bool("conditional-writes", params["conditional-writes"])),
+                            else parse_bool("conditional-writes", params["conditional-writes"])),
     )
     return S3Store(bucket, prefix, opts)
 
