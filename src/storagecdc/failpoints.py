@@ -33,13 +33,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from storagecdc.errors import ConfigError
 from storagecdc.runtime.resume import RESUME_KEY
-from storagecdc.storage.base import ObjectInfo, ObjectStore
+from storagecdc.storage.base import ForwardingStore, ObjectStore
 from storagecdc.storage.local import LocalStore
 from storagecdc.storage.paths import (
     METADATA_KEY,
@@ -123,23 +123,15 @@ def _write_half(store: ObjectStore, key: str, data: bytes) -> None:
         client.upload_part(Bucket=store.bucket, Key=full, UploadId=upload["UploadId"], PartNumber=1, Body=half)
 
 
-class FailpointStore:
+class FailpointStore(ForwardingStore):
     """An ``ObjectStore`` that passes every call to ``inner`` and kills the process at its failpoints."""
 
     def __init__(self, inner: ObjectStore, points: tuple[Failpoint, ...]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._points = {(p.kind, p.nth): p for p in points}
         self._kinds = {p.kind for p in points}
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
-
-    @property
-    def inner(self) -> ObjectStore:
-        return self._inner
-
-    @property
-    def display_uri(self) -> str:
-        return self._inner.display_uri
 
     def _armed(self, key: str) -> list[Failpoint]:
         kind = classify(key)
@@ -156,7 +148,7 @@ class FailpointStore:
     def _before(self, points: list[Failpoint], key: str, data: bytes) -> None:
         for point in points:
             if point.action == "kill-mid":
-                _write_half(self._inner, key, data)
+                _write_half(self.inner, key, data)
                 _kill(point, key)
             if point.action == "kill-before":
                 _kill(point, key)
@@ -168,37 +160,19 @@ class FailpointStore:
     def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
         points = self._armed(key)
         self._before(points, key, data)
-        self._inner.put(key, data, create_only=create_only)
+        self.inner.put(key, data, create_only=create_only)
         self._after(points, key)
 
     def put_if_version(self, key: str, data: bytes, version: str | None) -> str:
         points = self._armed(key)
         self._before(points, key, data)
-        token = self._inner.put_if_version(key, data, version)
+        token = self.inner.put_if_version(key, data, version)
         self._after(points, key)
         return token
 
-    def get(self, key: str) -> bytes:
-        return self._inner.get(key)
-
-    def exists(self, key: str) -> bool:
-        return self._inner.exists(key)
-
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        return self._inner.list(prefix)
-
-    def delete(self, key: str) -> None:
-        self._inner.delete(key)
-
-    def get_versioned(self, key: str) -> tuple[bytes, str]:
-        return self._inner.get_versioned(key)
-
-    def close(self) -> None:
-        self._inner.close()
-
     def __getattr__(self, name: str) -> Any:
         # Optional capabilities of the inner store (``conditional_writes``, ``ordered_listing``...).
-        return getattr(self._inner, name)
+        return getattr(self.inner, name)
 
 
 def with_failpoints(store: ObjectStore, env: Mapping[str, str] = os.environ) -> ObjectStore:

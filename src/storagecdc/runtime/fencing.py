@@ -21,11 +21,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from storagecdc.errors import FencedError, ObjectNotFoundError, StorageCdcError
 from storagecdc.runtime.resume import RESUME_KEY
-from storagecdc.storage.base import ObjectInfo, ObjectStore
+from storagecdc.storage.base import ForwardingStore, ObjectStore
 from storagecdc.storage.owner import OwnerLease, OwnerRecord, parse_owner
 from storagecdc.storage.paths import METADATA_KEY, OWNER_KEY, SYNCPOINT_PREFIX, parse_schema_file_key
 
@@ -175,16 +175,12 @@ def needs_check(key: str) -> bool:
             or parse_schema_file_key(key) is not None)
 
 
-class FencedStore:
+class FencedStore(ForwardingStore):
     """An ``ObjectStore`` whose writes happen only while ``owner`` holds the prefix (reads pass through)."""
 
     def __init__(self, store: ObjectStore, owner: PrefixOwner) -> None:
-        self._store = store
+        super().__init__(store)
         self._owner = owner
-
-    @property
-    def display_uri(self) -> str:
-        return self._store.display_uri
 
     def _before_write(self, key: str) -> None:
         if needs_check(key):
@@ -194,27 +190,12 @@ class FencedStore:
 
     def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
         self._before_write(key)
-        self._store.put(key, data, create_only=create_only)
-
-    def get(self, key: str) -> bytes:
-        return self._store.get(key)
-
-    def exists(self, key: str) -> bool:
-        return self._store.exists(key)
-
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        return self._store.list(prefix)
+        self.inner.put(key, data, create_only=create_only)
 
     def delete(self, key: str) -> None:
         self._before_write(key)
-        self._store.delete(key)
-
-    def get_versioned(self, key: str) -> tuple[bytes, str]:
-        return self._store.get_versioned(key)
+        self.inner.delete(key)
 
     def put_if_version(self, key: str, data: bytes, version: str | None) -> str:
         self._before_write(key)
-        return self._store.put_if_version(key, data, version)
-
-    def close(self) -> None:
-        self._store.close()
+        return self.inner.put_if_version(key, data, version)

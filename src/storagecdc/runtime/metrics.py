@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 from storagecdc.errors import ConfigError
 from storagecdc.model import ts_physical_ms
 from storagecdc.runtime.progress import SourceLag
-from storagecdc.storage.base import ObjectInfo, ObjectStore
+from storagecdc.storage.base import ForwardingStore, ObjectStore
 from storagecdc.storage.paths import DateSeparator, parse_data_file_key, parse_index_file_key
 
 if TYPE_CHECKING:
@@ -146,39 +146,14 @@ class _FeedCollector(Collector):
         return out
 
 
-class MeteredStore:
+class MeteredStore(ForwardingStore):
     """An ``ObjectStore`` that reports its data and index file writes to ``RunMetrics``."""
 
     def __init__(self, store: ObjectStore, metrics: RunMetrics) -> None:
-        self._store = store
+        super().__init__(store)
         self._metrics = metrics
-
-    @property
-    def display_uri(self) -> str:
-        return self._store.display_uri
 
     def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
         self._metrics.before_put(key)
-        self._store.put(key, data, create_only=create_only)
+        self.inner.put(key, data, create_only=create_only)
         self._metrics.after_put(key, len(data))
-
-    def get(self, key: str) -> bytes:
-        return self._store.get(key)
-
-    def exists(self, key: str) -> bool:
-        return self._store.exists(key)
-
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        return self._store.list(prefix)
-
-    def delete(self, key: str) -> None:
-        self._store.delete(key)
-
-    def get_versioned(self, key: str) -> tuple[bytes, str]:
-        return self._store.get_versioned(key)
-
-    def put_if_version(self, key: str, data: bytes, version: str | None) -> str:
-        return self._store.put_if_version(key, data, version)
-
-    def close(self) -> None:
-        self._store.close()

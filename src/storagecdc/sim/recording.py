@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from storagecdc.storage.base import ObjectInfo, ObjectStore
+from storagecdc.storage.base import ForwardingStore, ObjectStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,16 +17,12 @@ class PutRecord:
     data: bytes
 
 
-class RecordingStore:
+class RecordingStore(ForwardingStore):
     """Delegates to ``inner`` and appends a ``PutRecord`` per successful put (the virtual write clock)."""
 
     def __init__(self, inner: ObjectStore) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.puts: list[PutRecord] = []
-
-    @property
-    def display_uri(self) -> str:
-        return self.inner.display_uri
 
     def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
         existed = self.inner.exists(key)
@@ -35,26 +30,8 @@ class RecordingStore:
         if not (existed and create_only):
             self.puts.append(PutRecord(len(self.puts), key, not existed, bytes(data)))
 
-    def get(self, key: str) -> bytes:
-        return self.inner.get(key)
-
-    def exists(self, key: str) -> bool:
-        return self.inner.exists(key)
-
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        return self.inner.list(prefix)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def get_versioned(self, key: str) -> tuple[bytes, str]:
-        return self.inner.get_versioned(key)
-
     def put_if_version(self, key: str, data: bytes, version: str | None) -> str:
         existed = self.inner.exists(key)
         token = self.inner.put_if_version(key, data, version)
         self.puts.append(PutRecord(len(self.puts), key, not existed, bytes(data)))
         return token
-
-    def close(self) -> None:
-        self.inner.close()

@@ -82,3 +82,39 @@ def check_key(key: str) -> None:
             raise ValueError(f"invalid object key {key!r}: empty, '.' or '..' segment")
     if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
         raise ValueError(f"invalid object key {key[:80]!r}...: longer than {MAX_KEY_BYTES} bytes")
+
+
+class ForwardingStore:
+    """An ``ObjectStore`` that passes every call to ``inner``: wrappers (fencing, metrics, failpoints, the
+    simulator's recorder) subclass it and override only the calls they watch or guard."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+
+    @property
+    def display_uri(self) -> str:
+        return self.inner.display_uri
+
+    def put(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+        self.inner.put(key, data, create_only=create_only)
+
+    def get(self, key: str) -> bytes:
+        return self.inner.get(key)
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return self.inner.list(prefix)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def get_versioned(self, key: str) -> tuple[bytes, str]:
+        return self.inner.get_versioned(key)
+
+    def put_if_version(self, key: str, data: bytes, version: str | None) -> str:
+        return self.inner.put_if_version(key, data, version)
+
+    def close(self) -> None:
+        self.inner.close()
