@@ -31,7 +31,7 @@ def test_every_part_reports_at_a_tiny_size(tmp_path: Path) -> None:
     assert 0 < lat.p50 <= lat.p95 <= lat.p99 <= lat.max < 30  # the default flush-interval is 5 s
 
     tables = result.tables
-    assert tables is not None and tables.transactions > 0
+    assert tables is not None and tables.transactions > 0 and tables.replicated_rows == tables.rows
     assert 0 < tables.data_objects <= tables.all_objects <= tables.puts
     assert tables.per_second_files >= tables.data_objects > 0
 
