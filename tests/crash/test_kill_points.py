@@ -41,7 +41,7 @@ QUERIES = {
 WRITES = {
     # How many writes of each kind a run that is never killed makes at least (resume and metadata writes
     # depend on the wall clock; these are the ones every run makes).
-    "demo": {"data": 24, "index": 24, "schema": 15, "syncpoint": 2, "resume": 2, "metadata": 2},
+    "demo": {"data": 24, "index": 24, "schema": 15, "syncpoint": 1, "resume": 2, "metadata": 2},
     "types": {"data": 10, "index": 10, "schema": 16, "resume": 2, "metadata": 2},
 }
 ACTIONS = ("kill-before", "kill-after", "kill-mid")
@@ -67,7 +67,7 @@ REQUIRED = [
     Scenario("demo", "canal-json", "local", ("put:schema:3=kill-mid",)),  # during a schema file write
     Scenario("demo", "csv", "local", ("put:metadata:1=kill-mid",)),  # during a checkpoint write
     Scenario("demo", "csv", "local", ("put:metadata:2=kill-before",)),  # the final checkpoint
-    Scenario("demo", "parquet", "local", ("put:syncpoint:2=kill-mid",)),  # during a syncpoint marker
+    Scenario("demo", "parquet", "local", ("put:syncpoint:1=kill-mid",)),  # during a syncpoint marker
     Scenario("demo", "csv", "local", ("put:syncpoint:1=kill-after",)),
     Scenario("demo", "csv", "local", ("put:resume:2=kill-before",)),  # resume record
     Scenario("types", "csv", "local", ("put:resume:1=kill-mid", "put:data:2=kill-mid")),  # crash in recovery

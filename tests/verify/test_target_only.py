@@ -1,5 +1,6 @@
-"""``verify --target`` without a source, on a real binlog fixture with split tables and syncpoints: a target
-consumed to a syncpoint is compared at that syncpoint, one consumed to the checkpoint at the checkpoint."""
+"""``verify --target`` without a source, on the demo binlog (two seconds, so one 1 s syncpoint) with a split
+table: a target consumed to the syncpoint is compared at that syncpoint, one consumed to the checkpoint at the
+checkpoint."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from storagecdc.cli import main
 from storagecdc.config import load_config
 from storagecdc.runtime.replicate import replicate
 
-SYSBENCH = "mariadb/mariadb-10.11-sysbench-oltp_write_only.000010"
+DEMO = Path(__file__).resolve().parents[2] / "src" / "storagecdc" / "data" / "demo-binlog.000001"
 
 
 def _verify(capsys: pytest.CaptureFixture[str], sink_uri: str, target: Path) -> tuple[int, str]:
@@ -23,12 +24,11 @@ def _verify(capsys: pytest.CaptureFixture[str], sink_uri: str, target: Path) -> 
     return code, captured.out + captured.err
 
 
-def test_targets_at_a_syncpoint_and_at_the_checkpoint(binlog_fixtures: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_targets_at_a_syncpoint_and_at_the_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     sink_uri = f"file://{out}?protocol=csv&include-commit-ts=true"
-    result = replicate(load_config(None, source=str(binlog_fixtures / SYSBENCH), sink_uri=sink_uri,
-                                   overrides={"split_tables": ["sbsmall.sbtest1=4"], "sync_point": True,
+    result = replicate(load_config(None, source=str(DEMO), sink_uri=sink_uri,
+                                   overrides={"split_tables": ["shop.orders=4"], "sync_point": True,
                                               "sync_point_interval": "1s"}))
     markers = sorted((out / "_storagecdc" / "syncpoint").glob("*.json"))
     assert markers
@@ -46,11 +46,11 @@ def test_targets_at_a_syncpoint_and_at_the_checkpoint(binlog_fixtures: Path, tmp
     code, text = _verify(capsys, sink_uri, full)
     assert code == 0, text
     assert f"target vs output at commit-ts {result.checkpoint_ts} " in text
-    assert "sbsmall.sbtest1 " in text
+    assert "shop.orders " in text
 
     with sqlite3.connect(full) as db:
-        (key,) = db.execute('SELECT MIN(id) FROM "sbsmall.sbtest1"').fetchone()
-        db.execute('DELETE FROM "sbsmall.sbtest1" WHERE id = ?', (key,))
+        (key,) = db.execute('SELECT MIN(id) FROM "shop.orders"').fetchone()
+        db.execute('DELETE FROM "shop.orders" WHERE id = ?', (key,))
     code, text = _verify(capsys, sink_uri, full)
     assert code == 1, text
-    assert "sbsmall.sbtest1: rows differ" in text and f"key id='{key}':" in text and "target: absent" in text
+    assert "shop.orders: rows differ" in text and f"key id='{key}':" in text and "target: absent" in text
