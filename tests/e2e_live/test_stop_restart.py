@@ -35,7 +35,9 @@ def test_no_object_is_overwritten_by_a_later_run(live: LiveRun) -> None:
         kept = immutable(earlier)
         changed = sorted(k for k, digest in kept.items() if later.get(k) != digest)
         assert changed == [], f"{len(changed)} objects rewritten or deleted, first {changed[:3]}"
-        assert len(immutable(later)) > len(kept), "each later run wrote new files"
+    # The restart made while the workload runs writes new files; the final --until now run may find
+    # nothing left if the second run caught up before its SIGTERM.
+    assert len(immutable(live.snapshots[1])) > len(immutable(live.snapshots[0])), "the restart wrote new files"
 
 
 def test_replay_after_restarts_equals_server(live: LiveRun, csv_replayed: Replayed) -> None:
