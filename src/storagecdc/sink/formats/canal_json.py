@@ -6,7 +6,7 @@ type codes), ``mysqlType``, ``old`` (the previous row for UPDATE, else null), ``
 ``enable-tidb-extension`` ``"_tidb":{"commitTs":N}``. Values are strings (NULL is ``null``): integers in
 decimal, floats in plain notation with the shortest digits, ENUM as its 1-based index, SET as its bit value,
 binary bytes as ISO-8859-1 characters. Strings are escaped as Go's easyjson does (``<``, ``>``, ``&``,
-U+2028/U+2029 as ``\\uXXXX``).
+U+2028 and U+2029 become ``\\u003c``, ``\\u003e``, ``\\u0026``, ``\\u2028``, ``\\u2029``).
 
 Two deliberate differences from TiCDC, both for deterministic output: ``ts`` is the commit time (TiCDC puts
 its wall clock there; canal consumers ignore it) and the ``mysqlType`` keys follow column order (TiCDC
