@@ -6,7 +6,6 @@ the failed run's checkpoint (the checkpoint never names data that is not durable
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +37,7 @@ from tests.faults.harness import (
 )
 from tests.faults.proxy import Fault, FaultPlan, FaultProxy
 from tests.plugins.s3_servers import TEST_BUCKET, fresh_prefix
+from tests.tmpfs import mounted_tmpfs
 
 MISSING_BUCKET = "storagecdc-no-such-bucket"
 
@@ -187,17 +187,9 @@ def read_checkpoint_of(uri: str) -> int:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 160 KiB tmpfs (the tests run as root, as CI does): room for part of the demo's output."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the disk-full test: {mounted.stderr.strip()}")
-    try:
+    """A 160 KiB tmpfs: room for part of the demo's output."""
+    with mounted_tmpfs(tmp_path / "small", "160k") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
 
 
 def test_disk_full(small_disk: Path, tmp_path: Path, request: pytest.FixtureRequest,

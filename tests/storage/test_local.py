@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,21 +11,14 @@ import pytest
 
 from storagecdc.errors import ObjectExistsError, StorageError
 from storagecdc.storage.local import LocalStore
+from tests.tmpfs import mounted_tmpfs
 
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB tmpfs (the tests run as root, as CI does)."""
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the disk-full test: {result.stderr.strip()}")
-    try:
+    """A 256 KiB tmpfs."""
+    with mounted_tmpfs(tmp_path / "tiny", "256k") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
 
 
 def test_disk_full_is_a_clear_error_and_leaves_nothing(tiny_disk: Path) -> None:
