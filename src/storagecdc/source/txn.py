@@ -53,7 +53,6 @@ from storagecdc.source.binlog.events import (
 from storagecdc.source.binlog.rowcodec import RowsDecoder, column_specs, compile_decoder
 from storagecdc.source.gtid import MariaDBGtidPos, MySQLGtidSet
 from storagecdc.source.schema import MARIADB, MYSQL, SchemaTracker, is_dml
-from storagecdc.source.schema.charsets import collation_by_id, default_collation
 from storagecdc.table_filter import TableFilter
 
 log = logging.getLogger(__name__)
@@ -290,7 +289,7 @@ class TransactionAssembler:
                 return self._ddl_in_group(ev, text)  # MariaDB's CREATE TABLE ... SELECT
         ms = self._group_ms or ev.timestamp * 1000
         ts = max(self.last_ts + 1, _txn_ts(ms))
-        _learn_database_charset(tracker, ev)
+        tracker.learn_database_collation(ev.schema, ev.status.charset_database)
         ddl = tracker.apply_query(
             text, ev.schema, ts, position=f"{ev.file}:{ev.offset}", server_collation_id=_server_collation(ev)
         )
@@ -322,7 +321,7 @@ class TransactionAssembler:
         """A DDL that opens a transaction group whose rows follow: the DDL takes the group's commit-ts and the
         rows the next one, so the new table version precedes its rows."""
         tracker = self._require_tracker()
-        _learn_database_charset(tracker, ev)
+        tracker.learn_database_collation(ev.schema, ev.status.charset_database)
         ddl = tracker.apply_query(
             text, ev.schema, self._ts, position=f"{ev.file}:{ev.offset}", server_collation_id=_server_collation(ev)
         )
@@ -441,16 +440,6 @@ class TransactionAssembler:
             self._mysql_gtids = MySQLGtidSet.parse(text)
 
 
-def _learn_database_charset(tracker: SchemaTracker, ev: QueryEvent) -> None:
-    """A database the stream never created takes the charset the server logged as its current default."""
-    if ev.charset_database and ev.schema and ev.schema not in tracker.databases:
-        try:
-            charset, collation = collation_by_id(ev.charset_database)
-        except SchemaError:
-            return
-        tracker.databases[ev.schema] = (charset, collation or default_collation(charset))
-
-
 def _txn_ts(physical_ms: int) -> int:
     """The earliest commit-ts a transaction of that millisecond may take: logical 1, since logical 0 of every
     millisecond is left to syncpoints, whose boundary must never equal a transaction's commit-ts."""
@@ -458,7 +447,7 @@ def _txn_ts(physical_ms: int) -> int:
 
 
 def _server_collation(ev: QueryEvent) -> int | None:
-    return ev.charset[2] if ev.charset else None
+    return ev.status.charset[2] if ev.status.charset else None
 
 
 def _pk_changed(

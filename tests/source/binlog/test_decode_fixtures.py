@@ -236,8 +236,8 @@ def test_mariadb_gtids_and_query_status(binlog_fixtures: Path) -> None:
     assert checkpoint.binlog_file == "mysql-bin.000001"
     query = next(e for e in events if isinstance(e, QueryEvent))
     assert query.query.startswith("CREATE DATABASE fixt")
-    assert query.charset == (45, 45, 8)
-    assert query.sql_mode == 1411383296
+    assert query.status.charset == (45, 45, 8)
+    assert query.status.sql_mode == 1411383296
     annotate = next(e for e in events if isinstance(e, AnnotateRowsEvent))
     assert annotate.query.startswith("INSERT INTO all_types VALUES")
     assert "😀" in annotate.query

@@ -173,8 +173,9 @@ def test_query_in_latin1_and_status_vars() -> None:
     event = _one(decoder, _raw(et.QUERY, body))
     assert isinstance(event, QueryEvent)
     assert event.query == "INSERT 'café'"
-    assert (event.flags2, event.sql_mode, event.charset, event.time_zone) == (0x4000, 0x200, (8, 8, 8), "+02:00")
-    assert (event.updated_db_names, event.ddl_xid, event.schema) == (("a", "b"), 555, "db")
+    status = event.status
+    assert (status.flags2, status.sql_mode, status.charset, status.time_zone) == (0x4000, 0x200, (8, 8, 8), "+02:00")
+    assert (status.updated_db_names, status.ddl_xid, event.schema) == (("a", "b"), 555, "db")
 
 
 def test_mariadb_compressed_query_rejects_bad_lengths() -> None:

@@ -223,7 +223,7 @@ class EventDecoder:
         body = raw.body
         if raw.type_code == et.MARIA_QUERY_COMPRESSED:
             body = maria_uncompress(body, parts.query_start)
-        client = parts.charset[0] if parts.charset else None
+        client = parts.status.charset[0] if parts.status.charset else None
         return (
             QueryEvent(
                 *_pos(raw),
@@ -232,16 +232,7 @@ class EventDecoder:
                 parts.error_code,
                 parts.schema.decode("utf-8", "surrogateescape"),
                 decode_text(body[parts.query_start :], client),
-                parts.flags2,
-                parts.sql_mode,
-                parts.charset,
-                parts.charset_database,
-                parts.time_zone,
-                parts.auto_increment,
-                parts.default_collation_for_utf8mb4,
-                parts.updated_db_names,
-                parts.ddl_xid,
-                parts.explicit_defaults_for_timestamp,
+                parts.status,
             ),
         )
 

@@ -11,11 +11,12 @@ the decoder builds one per event on the hot path. Consumers treat them as read-o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from storagecdc.source.binlog.contract import TableMap
 from storagecdc.source.binlog.framing import FormatState
+from storagecdc.source.binlog.query import QueryStatus
 
 RowsKind = Literal["insert", "update", "delete", "partial_update"]
 
@@ -69,8 +70,8 @@ class StopEvent(Event):
 class QueryEvent(Event):
     """QUERY (and MariaDB's compressed QUERY): a statement, e.g. BEGIN, COMMIT or DDL.
 
-    ``query`` is decoded with the client charset of ``charset`` (``(client, connection, server)``
-    collation ids from the status vars); bytes invalid in that charset survive as surrogate escapes.
+    ``query`` is decoded with the client charset of ``status.charset`` (``(client, connection, server)``
+    collation ids); bytes invalid in that charset survive as surrogate escapes.
     """
 
     thread_id: int
@@ -78,17 +79,7 @@ class QueryEvent(Event):
     error_code: int
     schema: str
     query: str
-    flags2: int | None = None
-    sql_mode: int | None = None
-    charset: tuple[int, int, int] | None = None
-    charset_database: int | None = None
-    time_zone: str | None = None
-    auto_increment: tuple[int, int] | None = None
-    default_collation_for_utf8mb4: int | None = None
-    updated_db_names: tuple[str, ...] | None = None
-    ddl_xid: int | None = None
-    """MySQL 8 atomic DDL: the XID logged with the DDL (Q_DDL_LOGGED_WITH_XID); MariaDB's Q_XID too."""
-    explicit_defaults_for_timestamp: bool | None = None
+    status: QueryStatus = field(default_factory=QueryStatus)
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ and a NUL, and the statement (to the end of the body; MariaDB's compressed QUERY
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from storagecdc.source.binlog.body import U16, U64, take, uint_le
 
@@ -61,6 +61,24 @@ OVER_MAX_DBS_IN_EVENT_MTS = 254
 
 
 @dataclass(slots=True)
+class QueryStatus:
+    """The status variables storagecdc keeps from a QUERY event; None where the event has none."""
+
+    flags2: int | None = None
+    sql_mode: int | None = None
+    charset: tuple[int, int, int] | None = None
+    """``(client, connection, server)`` collation ids (Q_CHARSET_CODE)."""
+    charset_database: int | None = None
+    time_zone: str | None = None
+    auto_increment: tuple[int, int] | None = None
+    default_collation_for_utf8mb4: int | None = None
+    updated_db_names: tuple[str, ...] | None = None
+    ddl_xid: int | None = None
+    """MySQL 8 atomic DDL: the XID logged with the DDL (Q_DDL_LOGGED_WITH_XID); MariaDB's Q_XID too."""
+    explicit_defaults_for_timestamp: bool | None = None
+
+
+@dataclass(slots=True)
 class QueryParts:
     """A QUERY body split up; ``query_start`` is where the statement bytes begin."""
 
@@ -69,16 +87,7 @@ class QueryParts:
     error_code: int
     schema: bytes
     query_start: int
-    flags2: int | None = None
-    sql_mode: int | None = None
-    charset: tuple[int, int, int] | None = None
-    charset_database: int | None = None
-    time_zone: str | None = None
-    auto_increment: tuple[int, int] | None = None
-    default_collation_for_utf8mb4: int | None = None
-    updated_db_names: tuple[str, ...] | None = None
-    ddl_xid: int | None = None
-    explicit_defaults_for_timestamp: bool | None = None
+    status: QueryStatus = field(default_factory=QueryStatus)
 
 
 def split_query(body: bytes, post_header_length: int) -> QueryParts:
@@ -91,11 +100,11 @@ def split_query(body: bytes, post_header_length: int) -> QueryParts:
     if take(body, vars_end + schema_len, 1) != b"\0":
         raise ValueError("schema name is not NUL-terminated")
     parts = QueryParts(thread_id, exec_time, error_code, schema, vars_end + schema_len + 1)
-    _status_vars(take(body, vars_start, vars_len), parts)
+    _status_vars(take(body, vars_start, vars_len), parts.status)
     return parts
 
 
-def _status_vars(data: bytes, parts: QueryParts) -> None:
+def _status_vars(data: bytes, status: QueryStatus) -> None:
     pos = 0
     end = len(data)
     while pos < end:
@@ -105,27 +114,27 @@ def _status_vars(data: bytes, parts: QueryParts) -> None:
         if size is not None:
             value = take(data, pos, size)
             if code == Q_FLAGS2:
-                parts.flags2 = uint_le(value, 0, 4)
+                status.flags2 = uint_le(value, 0, 4)
             elif code == Q_SQL_MODE:
-                parts.sql_mode = U64(value, 0)[0]
+                status.sql_mode = U64(value, 0)[0]
             elif code == Q_CHARSET:
-                parts.charset = _CHARSET(value, 0)
+                status.charset = _CHARSET(value, 0)
             elif code == Q_CHARSET_DATABASE:
-                parts.charset_database = U16(value, 0)[0]
+                status.charset_database = U16(value, 0)[0]
             elif code == Q_AUTO_INCREMENT:
-                parts.auto_increment = (U16(value, 0)[0], U16(value, 2)[0])
+                status.auto_increment = (U16(value, 0)[0], U16(value, 2)[0])
             elif code == Q_DEFAULT_COLLATION_FOR_UTF8MB4:
-                parts.default_collation_for_utf8mb4 = U16(value, 0)[0]
+                status.default_collation_for_utf8mb4 = U16(value, 0)[0]
             elif code in (Q_DDL_LOGGED_WITH_XID, Q_XID):
-                parts.ddl_xid = U64(value, 0)[0]
+                status.ddl_xid = U64(value, 0)[0]
             elif code == Q_EXPLICIT_DEFAULTS_FOR_TIMESTAMP:
-                parts.explicit_defaults_for_timestamp = bool(value[0])
+                status.explicit_defaults_for_timestamp = bool(value[0])
             pos += size
         elif code in (Q_TIME_ZONE, Q_CATALOG_NZ):
             length = data[pos]
             text = take(data, pos + 1, length)
             if code == Q_TIME_ZONE:
-                parts.time_zone = text.decode("ascii", "surrogateescape")
+                status.time_zone = text.decode("ascii", "surrogateescape")
             pos += 1 + length
         elif code == Q_CATALOG:
             pos += 1 + data[pos] + 1
@@ -133,7 +142,7 @@ def _status_vars(data: bytes, parts: QueryParts) -> None:
             pos += 1 + data[pos]
             pos += 1 + data[pos]
         elif code == Q_UPDATED_DB_NAMES:
-            pos = _updated_db_names(data, pos, parts)
+            pos = _updated_db_names(data, pos, status)
         else:
             # An unknown status variable has no length: the server's own reader stops here too.
             return
@@ -141,7 +150,7 @@ def _status_vars(data: bytes, parts: QueryParts) -> None:
         raise ValueError("status variables run past their declared length")
 
 
-def _updated_db_names(data: bytes, pos: int, parts: QueryParts) -> int:
+def _updated_db_names(data: bytes, pos: int, status: QueryStatus) -> int:
     count = data[pos]
     pos += 1
     if count == OVER_MAX_DBS_IN_EVENT_MTS:
@@ -153,5 +162,5 @@ def _updated_db_names(data: bytes, pos: int, parts: QueryParts) -> int:
             raise ValueError("updated database name is not NUL-terminated")
         names.append(data[pos:nul].decode("utf-8", "surrogateescape"))
         pos = nul + 1
-    parts.updated_db_names = tuple(names)
+    status.updated_db_names = tuple(names)
     return pos

@@ -108,6 +108,17 @@ class SchemaTracker:
         """The database's default (charset, collation); the server's for databases never seen."""
         return self.databases.get(schema, self.server_charset)
 
+    def learn_database_collation(self, schema: str, collation_id: int | None) -> None:
+        """A database the stream never created takes the default collation the server logged for it (a
+        QUERY event's Q_CHARSET_DATABASE_CODE); a known database, or an unknown collation id, changes nothing."""
+        if not collation_id or not schema or schema in self.databases:
+            return
+        try:
+            cs, coll = charsets.collation_by_id(collation_id)
+        except SchemaError:
+            return
+        self.databases[schema] = (cs, coll or charsets.default_collation(cs))
+
     # ---- TABLE_MAP -------------------------------------------------------------------------------------
 
     def on_table_map(self, tm: TableMap, commit_ts: int, *, position: str = "") -> TableInfo:
