@@ -163,17 +163,20 @@ class Maintainer:
             self._create(span, start_ts, span.dispatcher_id)
         self._changed()
 
-    def split(self, dispatcher_id: str) -> bool:
-        """Split a span in two halves; False when it cannot be split."""
+    def split(self, dispatcher_id: str, parts: int = 2) -> bool:
+        """Split a span into ``parts`` even ranges (halves by default); False when it cannot be split.
+
+        A whole table split into N parts gets the spans (and dispatcher ids) ``split_counts`` N would give it.
+        """
         e = self.registry.get(dispatcher_id)
-        if e is None or dispatcher_id == TRIGGER_ID or e.span.hi - e.span.lo < 2:
+        if e is None or dispatcher_id == TRIGGER_ID or parts < 2 or e.span.hi - e.span.lo < parts:
             return False
         if not self._splittable(e.span.table):
             return False
         ckpt = self._close(e)
-        mid = (e.span.lo + e.span.hi) // 2
-        for lo, hi in ((e.span.lo, mid), (mid, e.span.hi)):
-            span = SpanInfo(e.span.table, lo, hi)
+        lo, width = e.span.lo, e.span.hi - e.span.lo
+        for i in range(parts):
+            span = SpanInfo(e.span.table, lo + width * i // parts, lo + width * (i + 1) // parts)
             self._create(span, ckpt, span.dispatcher_id)
         self._changed()
         return True
