@@ -27,6 +27,8 @@ DATE_SEPARATORS = ("none", "year", "month", "day")
 DATE_SOURCES = ("commit-ts", "wall-clock")
 BINARY_ENCODINGS = ("base64", "hex")
 COMPRESSIONS = ("zstd", "snappy", "none")
+FLUSH_INTERVAL_MS = 5000
+MAX_FLUSH_INTERVAL_MS = 60_000
 
 
 
@@ -36,12 +38,20 @@ class SinkOptions:
 
     protocol: str = "csv"
     """``csv``, ``canal-json`` or ``parquet``."""
-    flush_interval_ms: int = 5000
-    """A table's buffer is written when its oldest change is this old (100 ms .. 10 min)."""
+    flush_interval_ms: int = FLUSH_INTERVAL_MS
+    """A table's buffer is written when its oldest change is this old (100 ms .. 10 min), if it holds at
+    least ``min_file_size`` bytes."""
+    min_file_size: int = 0
+    """A buffer smaller than this waits past ``flush_interval_ms`` (up to ``max_flush_interval_ms``);
+    0 writes every buffer at ``flush_interval_ms`` (0 .. 512 MiB)."""
+    max_flush_interval_ms: int = MAX_FLUSH_INTERVAL_MS
+    """A buffer is written when its oldest change is this old, however small (``flush_interval_ms`` ..
+    1 h); it matters only with ``min_file_size``."""
     file_size: int = 64 * MIB
     """A data file is cut when its estimated encoded size reaches this (1 KiB .. 512 MiB)."""
-    worker_count: int = 16
-    """Parallel writers (1 .. 512)."""
+    worker_count: int = 4
+    """Threads that upload data files while the changefeed goes on (0 .. 512); 0 writes every file inline,
+    on the changefeed's thread."""
     file_index_digit: int = 20
     """Zero-padded width of data-file indexes (6 .. 20; out of range means 20)."""
     date_separator: str = "day"
@@ -159,6 +169,8 @@ _PARSERS = {
     "protocol": ("protocol", _as_str),
     "flush-interval": ("flush_interval_ms", parse_duration_ms),
     "file-size": ("file_size", parse_size),
+    "min-file-size": ("min_file_size", parse_size),
+    "max-flush-interval": ("max_flush_interval_ms", parse_duration_ms),
     "worker-count": ("worker_count", _parse_int),
     "file-index-digit": ("file_index_digit", _parse_int),
     "date-separator": ("date_separator", _as_str),
@@ -181,7 +193,9 @@ _SECTIONS = ("csv", "cloud-storage-config", "parquet", "canal-json")
 _BOUNDS = {
     "flush_interval_ms": ("flush-interval", 100, 600_000),
     "file_size": ("file-size", KIB, 512 * MIB),
-    "worker_count": ("worker-count", 1, 512),
+    "min_file_size": ("min-file-size", 0, 512 * MIB),
+    "max_flush_interval_ms": ("max-flush-interval", 100, 3_600_000),
+    "worker_count": ("worker-count", 0, 512),
 }
 
 
@@ -203,6 +217,12 @@ def _clamp(values: dict[str, Any]) -> dict[str, Any]:
             log.warning("sink option %s=%s is out of range [%s, %s]; using %s", name, values[attr], low,
                         high, clamped)
             values[attr] = clamped
+    interval = values.get("flush_interval_ms", FLUSH_INTERVAL_MS)
+    longest = values.get("max_flush_interval_ms", MAX_FLUSH_INTERVAL_MS)
+    if longest < interval:
+        log.warning("sink option max-flush-interval=%s ms is below flush-interval=%s ms; using %s ms", longest,
+                    interval, interval)
+        values["max_flush_interval_ms"] = interval
     digit = values.get("file_index_digit")
     if digit is not None and not 6 <= digit <= 20:
         log.warning("sink option file-index-digit=%s is out of range [6, 20]; using 20", digit)

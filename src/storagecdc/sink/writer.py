@@ -7,31 +7,41 @@ buffer is encoded chunks, so a 1M-row transaction costs about one file's worth o
 
 - A file is cut when the buffered encoded size reaches ``file-size``. The cut ends at the last transaction
   boundary in the buffer; only a transaction that alone exceeds ``file-size`` is split across files.
-- ``flush_due`` is true when the oldest buffered change of this table is older than ``flush-interval``
-  (each table by its own age, never one sweep of all tables).
+- ``flush_due`` is true when a buffer of this table is due by its own age and size (``flush_policy``:
+  ``flush-interval``, ``min-file-size``, ``max-flush-interval``; never one sweep of all tables).
 - Writing a file: the data file first (create-only), then ``meta/CDC.index`` naming it (the only
   overwritten object besides the checkpoint). ``flush`` writes everything buffered; callers call it between
   transactions (on a barrier, or when ``flush_due``).
+- Uploads: a file is assembled (Parquet: compressed) and written by the writer's ``uploads.Lane``, on the
+  sink's upload threads, one file after the other in order, while the writer goes on buffering and encoding.
+  A file cut by size is not waited for; ``flush`` returns when every file of the writer is durable (inside
+  ``Uploads.deferred()``, when that block ends), ``close`` when none is in flight any more.
 - Directories: ``<schema>/<table>/<version>[/<partition>][/<date>]``. The date is the UTC date of the file's
   first change (``date-source=commit-ts``, deterministic) or of the wall clock at the write; a new date
   directory starts at index 1.
 - Resume: the first time a directory is used, the writer reads its index file and probes the following
-  indexes until one is free, so an existing data file is never overwritten.
+  indexes until one is free, so an existing data file is never overwritten; a table that had no data
+  directory when the process started needs no probe (``resume_probe``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from storagecdc.errors import ObjectExistsError, ObjectNotFoundError, SinkError
+from storagecdc.errors import ObjectExistsError, SinkError
 from storagecdc.model import RowChanges, TableInfo, TableName
 from storagecdc.sink.base import FileRef
+from storagecdc.sink.flush_policy import buffer_due
 from storagecdc.sink.formats.base import Chunk, TableEncoder
 from storagecdc.sink.options import SinkOptions
+from storagecdc.sink.resume_probe import last_index
+from storagecdc.sink.uploads import Lane, Uploads
 from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.paths import (
     DataDir,
@@ -40,7 +50,6 @@ from storagecdc.storage.paths import (
     build_index_content,
     build_index_file_key,
     data_file_name,
-    parse_index_content,
 )
 
 log = logging.getLogger(__name__)
@@ -115,10 +124,14 @@ def slices(batch: RowChanges, rows: int = ENCODE_SLICE_ROWS) -> list[RowChanges]
 
 
 class StorageTableWriter:
-    """``sink.base.TableWriter`` over an ``ObjectStore``. Not thread-safe; one owner."""
+    """``sink.base.TableWriter`` over an ``ObjectStore``. Not thread-safe; one owner.
+
+    ``lane``: where its files are uploaded (the sink's pool); without one, each file is written inline.
+    """
 
     def __init__(self, store: ObjectStore, table: TableInfo, options: SinkOptions, encoder: TableEncoder,
-                 *, dispatcher_id: str | None = None, clock: Clock = wall_clock_ms) -> None:
+                 *, dispatcher_id: str | None = None, clock: Clock = wall_clock_ms,
+                 lane: Lane | None = None) -> None:
         self._store = store
         self._info = table
         self._opts = options
@@ -128,7 +141,9 @@ class StorageTableWriter:
         self._date_separator = DateSeparator(options.date_separator)
         self._ext = encoder.extension.lstrip(".")
         self._buffers: dict[int | None, _Buffer] = {}
+        self._lane = lane or Uploads(0, 0).lane()
         self._last_index: dict[DataDir, int] = {}
+        """Last index written per directory; read and written by the lane's jobs only."""
         self._last_written = 0
         self._row_bytes = 0.0
         """Encoded bytes per row seen so far (0 until the first encode): how much raw rows may wait."""
@@ -198,30 +213,40 @@ class StorageTableWriter:
         boundary = buffer.txn_boundary()
         count = boundary if boundary > 0 else len(buffer.chunks)
         chunks, stamps = buffer.take(count, self._clock())
-        self._write(partition, chunks, stamps)
+        self._submit(partition, chunks, stamps)
 
     def flush_due(self, now_ms: int) -> bool:
-        interval = self._opts.flush_interval_ms
+        """A buffer is due by age and size: ``flush_policy.buffer_due`` (raw rows count at the bytes per row
+        encoded so far)."""
         return any(
-            b.first_buffered_ms is not None and now_ms - b.first_buffered_ms >= interval
+            b.first_buffered_ms is not None
+            and buffer_due(self._opts, now_ms - b.first_buffered_ms, b.size + b.pending_rows * self._row_bytes)
             for b in self._buffers.values()
         )
 
     def flush(self) -> list[FileRef]:
-        refs = []
+        """Write everything buffered and wait until every file of this writer is durable; returns the files
+        this call wrote. Inside ``Uploads.deferred()`` it does not wait and returns no files."""
+        futures = []
         for partition, buffer in self._buffers.items():
             self._encode_pending(buffer, complete_only=False)
             if buffer.chunks:
                 chunks, stamps = buffer.take(len(buffer.chunks), self._clock())
-                refs.append(self._write(partition, chunks, stamps))
-        return refs
+                futures.append(self._submit(partition, chunks, stamps))
+        if self._lane.deferring:
+            return []
+        self._lane.wait()
+        return [f.result() for f in futures]
 
     def last_file_index(self) -> int:
-        """Index of the last data file this writer wrote (0 before its first write)."""
+        """Index of the last durable data file of this writer (0 before its first write)."""
         return self._last_written
 
     def close(self) -> None:
+        """Drop the buffers; return when no file of this writer is in flight any more (a failed upload is
+        raised by the sink's next wait)."""
         self._buffers.clear()
+        self._lane.idle()
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -236,19 +261,20 @@ class StorageTableWriter:
                                    digits=self._opts.file_index_digit)
 
     def _resume(self, data_dir: DataDir) -> int:
-        """The last used index of a directory: the index file's, then probed past existing data files."""
-        index_key = build_index_file_key(data_dir, dispatcher_id=self._dispatcher_id)
-        try:
-            _, last = parse_index_content(self._store.get(index_key), index_key)
-        except ObjectNotFoundError:
-            last = 0
-        while self._store.exists(self._data_key(data_dir, last + 1)):
-            last += 1
-        return last
+        """The last used index of a directory (``resume_probe.last_index``: no request for a fresh table)."""
+        return last_index(self._store, data_dir, self._dispatcher_id, self._data_key)
 
-    def _write(self, partition: int | None, chunks: list[Chunk], stamps: list[tuple[int, int]]) -> FileRef:
+    def _submit(self, partition: int | None, chunks: list[Chunk],
+                stamps: list[tuple[int, int]]) -> Future[FileRef]:
+        """Hand a file to the lane (its directory, and so its date, is fixed now)."""
         info = self._info
         data_dir = DataDir(info.name.schema, info.name.table, info.version, partition, self._date(stamps[0][0]))
+        return self._lane.submit(functools.partial(self._write, data_dir, chunks, stamps),
+                                 sum(c.size for c in chunks))
+
+    def _write(self, data_dir: DataDir, chunks: list[Chunk], stamps: list[tuple[int, int]]) -> FileRef:
+        """Assemble and write one file, then the index file naming it (a lane job)."""
+        info = self._info
         last = self._last_index.get(data_dir)
         if last is None:
             last = self._resume(data_dir)
