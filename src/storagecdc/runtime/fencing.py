@@ -8,11 +8,20 @@
    lease has expired.
 2. A daemon thread renews the lease every third of ``lease``. When a renewal finds a newer epoch the process
    is fenced: the error is kept, the changefeed is asked to stop, and every later write raises it.
-3. ``FencedStore`` wraps the changefeed's object store: the checkpoint (``metadata``), the resume record,
-   schema files and syncpoint markers are written only after ``check()`` (the stored record is read back and
-   must still be this process's); any other write (data and index files) only while this process's own
-   lease has not run out (``guard()``: no request unless the lease must be renewed first). So a process that
-   was paused past its lease (and was taken over meanwhile) writes nothing when it wakes up.
+3. ``FencedStore`` wraps the changefeed's object store: the checkpoint (``metadata``) and syncpoint markers
+   are written only after ``check()`` (the stored record is read back and must still be this process's);
+   schema files and the resume record after ``check(recent=True)``, which skips that read while the lease
+   was confirmed (by a conditional write of ours or a read that found the record ours) less than half a
+   lease ago and at least half a lease is left; any other write (data and index files) only while this
+   process's own lease has not run out (``guard()``: no request unless the lease must be renewed first). So
+   a process that was paused past its lease (and was taken over meanwhile) writes nothing when it wakes up.
+
+   Why skipping the read is safe: a takeover that follows the protocol waits until the lease has expired on
+   the taker's clock, and a skipped check leaves at least half a lease (15 s by default) before that, so
+   only a clock off by more than that (minus the write's own delay) lets a newer owner in first. A record
+   rewritten by hand is still found by the next renewal (every third of a lease) and the next checkpoint
+   write, which always reads. Without the skip, a changefeed of 10,000 tables would GET the owner record
+   before each table's first schema file.
 4. ``release()`` on exit (clean or not, unless fenced) expires the lease so the next run starts at once.
 """
 
@@ -45,6 +54,8 @@ class PrefixOwner:
         self._on_fenced: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._confirmed_ms: int | None = None
+        """Wall-clock ms taken just before the last request that proved the prefix ours."""
 
     @property
     def record(self) -> OwnerRecord | None:
@@ -63,6 +74,7 @@ class PrefixOwner:
         """Take the prefix (waiting for up to ``wait_ms``) and start renewing the lease."""
         self._warn_if_owned()
         record = self._lease.acquire(self._wait_ms / 1000)
+        self._confirmed_ms = record.lease_expires_ms - self._lease_ms  # the moment before its write
         log.info("this process owns the sink prefix: epoch %d, holder %s", record.epoch, record.holder)
         self._thread = threading.Thread(target=self._renew_loop, name="storagecdc-lease", daemon=True)
         self._thread.start()
@@ -81,14 +93,28 @@ class PrefixOwner:
             log.warning("the sink prefix is owned by %s (epoch %d, lease live for %.0f s more); waiting up to %.0f s",
                         current.holder, current.epoch, left_s, self._wait_ms / 1000)
 
-    def check(self) -> None:
-        """Before a checkpoint or block-event write: the stored owner record must still be ours."""
+    def check(self, *, recent: bool = False) -> None:
+        """Before a checkpoint or block-event write: the stored owner record must still be ours. With
+        ``recent``, no request while the lease was confirmed less than half a lease ago and at least half a
+        lease is left (see the module's docstring, step 3)."""
         with self._lock:
             self._raise_if_fenced()
+            if recent and self._confirmed_recently():
+                return
+            began = _now_ms()
             try:
                 self._lease.check()
+                self._confirmed_ms = began
             except FencedError as exc:
                 self._recover_or_raise(exc)
+
+    def _confirmed_recently(self) -> bool:
+        record, confirmed = self._lease.record, self._confirmed_ms
+        if record is None or confirmed is None:
+            return False
+        now = _now_ms()
+        half = self._lease_ms // 2
+        return now - confirmed < half and record.lease_expires_ms - now >= half
 
     def guard(self) -> None:
         """Before any other write: our lease must not have run out (it is renewed first when short)."""
@@ -121,8 +147,10 @@ class PrefixOwner:
             raise self._error
 
     def _renew_locked(self) -> None:
+        began = _now_ms()
         try:
             self._lease.renew()
+            self._confirmed_ms = began
         except FencedError as exc:
             self._recover_or_raise(exc)
 
@@ -136,11 +164,13 @@ class PrefixOwner:
         except ObjectNotFoundError:
             current = None
         if mine is not None and current is not None and (current.holder, current.epoch) == (mine.holder, mine.epoch):
+            began = _now_ms()
             try:
                 record = self._lease.acquire(0)
             except FencedError as again:
                 self._error = again
                 raise again from None
+            self._confirmed_ms = began
             log.info("the owner record held an unacknowledged renewal of ours; now epoch %d", record.epoch)
             return
         self._error = exc
@@ -175,6 +205,13 @@ def needs_check(key: str) -> bool:
             or parse_schema_file_key(key) is not None)
 
 
+def reads_owner_record(key: str) -> bool:
+    """True for the guarded writes that always read the owner record first (the checkpoint and syncpoint
+    markers, which consumers act on); the others (schema files, the resume record) may rely on a recently
+    confirmed lease."""
+    return key == METADATA_KEY or key.startswith(SYNCPOINT_PREFIX)
+
+
 class FencedStore(ForwardingStore):
     """An ``ObjectStore`` whose writes happen only while ``owner`` holds the prefix (reads pass through)."""
 
@@ -184,7 +221,7 @@ class FencedStore(ForwardingStore):
 
     def _before_write(self, key: str) -> None:
         if needs_check(key):
-            self._owner.check()
+            self._owner.check(recent=not reads_owner_record(key))
         else:
             self._owner.guard()
 
