@@ -12,7 +12,7 @@ from storagecdc.sink.options import MIB, SinkOptions, parse_duration_ms, parse_s
 
 def test_defaults() -> None:
     o = parse_sink_options("protocol=csv")
-    assert (o.flush_interval_ms, o.file_size, o.worker_count, o.file_index_digit) == (5000, 64 * MIB, 16, 20)
+    assert (o.flush_interval_ms, o.file_size, o.worker_count, o.file_index_digit) == (5000, 64 * MIB, 4, 20)
     assert (o.date_separator, o.date_source, o.enable_partition_separator) == ("day", "commit-ts", True)
     assert (o.delimiter, o.quote, o.null, o.terminator) == (",", '"', "\\N", "\r\n")
     assert (o.binary_encoding_method, o.compression) == ("base64", "zstd")
@@ -51,7 +51,7 @@ def test_sizes(text: str, size: int) -> None:
         ("flush-interval=1h", "flush_interval_ms", 600_000),
         ("file-size=10", "file_size", 1024),
         ("file-size=1GiB", "file_size", 512 * MIB),
-        ("worker-count=0", "worker_count", 1),
+        ("worker-count=-1", "worker_count", 0),
         ("worker-count=9999", "worker_count", 512),
         ("file-index-digit=5", "file_index_digit", 20),
         ("file-index-digit=21", "file_index_digit", 20),

@@ -18,8 +18,10 @@ from storagecdc.storage.memory import MemoryStore
 
 log = logging.getLogger(__name__)
 
-SIM_OPTIONS = SinkOptions(protocol="csv", include_commit_ts=True, date_separator="none", file_size=1024)
-"""CSV with commit-ts (the checks read it back), no date directories, 1 KiB files (cut mid-buffer too)."""
+SIM_OPTIONS = SinkOptions(protocol="csv", include_commit_ts=True, date_separator="none", file_size=1024,
+                          worker_count=0)
+"""CSV with commit-ts (the checks read it back), no date directories, 1 KiB files (cut mid-buffer too), every
+file written inline (no upload threads: a seed's run is the same every time)."""
 
 
 def default_sink_factory(store: ObjectStore) -> Sink:
