@@ -10,6 +10,7 @@ from pathlib import Path
 
 from storagecdc.bench.decode import DecodeOptions, run_decode_bench, write_report
 from storagecdc.bench.e2e import E2EOptions, run_e2e_bench, write_e2e_report
+from storagecdc.bench.scale import ScaleOptions, run_scale_bench, write_scale_report
 from storagecdc.bench.snapshot import SnapshotBenchOptions, run_snapshot_bench, write_snapshot_report
 from storagecdc.bench.workloads import WORKLOADS
 
@@ -47,6 +48,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e2e.add_argument("--skip-latency", action="store_true", help="skip the live commit-to-visible latency part")
     e2e.add_argument("--skip-tables", action="store_true", help="skip the 10,000-table part")
     e2e.add_argument("--tables", type=_positive, default=10_000, help="tables of the many-table part")
+    scale = sub.add_parser("scale", help="decode rate and peak RSS from the first 100 MB to 2 GB of binlog history",
+                           description="Decode growing prefixes of a sysbench binlog history (docs/performance.md).")
+    scale.add_argument("--size-mb", type=_positive, default=2_000, help="history to generate (default 2,000 MB)")
+    scale.add_argument("--file-mb", type=_positive, default=100, help="max_binlog_size in MiB (default 100)")
+    scale.add_argument("--point", type=_positive, action="append", metavar="MB",
+                       help="decode the first MB of the history (repeatable; default 100, 500, 1000, 2000)")
+    scale.add_argument("--repeat", type=_positive, default=3, help="rounds of runs; the median is reported")
+    scale.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "storagecdc-bench",
+                       help="where the history is cached and reused (default: %(default)s)")
+    scale.add_argument("--skip-run", action="store_true", help="skip `storagecdc run` to Parquet of the ends")
 
 
 def _positive(text: str) -> int:
@@ -61,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_snapshot(args)
     if args.bench == "e2e":
         return _run_e2e(args)
+    if args.bench == "scale":
+        return _run_scale(args)
     options = DecodeOptions(
         work_dir=args.work_dir,
         rows=args.rows,
@@ -87,4 +100,12 @@ def _run_e2e(args: argparse.Namespace) -> int:
                          tables=0 if args.skip_tables else args.tables)
     result = run_e2e_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
     write_e2e_report(result, options, shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), sys.stdout)
+    return 0
+
+
+def _run_scale(args: argparse.Namespace) -> int:
+    options = ScaleOptions(work_dir=args.work_dir, size_mb=args.size_mb, file_mb=args.file_mb, repeat=args.repeat,
+                           points_mb=tuple(args.point or ()), e2e=not args.skip_run)
+    result = run_scale_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
+    write_scale_report(result, options, shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), sys.stdout)
     return 0
