@@ -13,6 +13,13 @@ Metric (type, labels): meaning.
   commit-ts does not fit a float sample) and ``storagecdc_checkpoint_lag_seconds`` (gauge): now minus it.
 - ``storagecdc_source_lag_bytes`` (gauge): bytes of source still to read (files: to their end; live: the
   server's binary logs after our position). Absent while unknown.
+- Initial snapshot (``snapshot.progress``; present once this run's snapshot attempt has started reading):
+  ``storagecdc_snapshot_active`` (gauge): 1 while tables are being read, 0 once every table is;
+  ``storagecdc_snapshot_rows_total`` (counter): rows read; ``storagecdc_snapshot_rows_estimated`` (gauge): the
+  rows to read (information_schema's estimate, or the rows read when that was low);
+  ``storagecdc_snapshot_tables`` / ``storagecdc_snapshot_tables_done`` (gauges): tables to read and read;
+  ``storagecdc_snapshot_eta_seconds`` (gauge): seconds left at the average rate (0 when done). A continued
+  snapshot counts the tables and rows of its own attempt. The rate is ``rate(storagecdc_snapshot_rows_total)``.
 
 Labels carry table names only: never a URI, a user, a key or a password.
 """
@@ -31,6 +38,7 @@ from prometheus_client.registry import Collector
 from storagecdc.errors import ConfigError
 from storagecdc.model import ts_physical_ms
 from storagecdc.runtime.progress import SourceLag
+from storagecdc.snapshot.progress import SnapshotProgress, progress_of
 from storagecdc.storage.base import ForwardingStore, ObjectStore
 from storagecdc.storage.paths import DateSeparator, parse_data_file_key, parse_index_file_key
 
@@ -143,7 +151,25 @@ class _FeedCollector(Collector):
         if left is not None:
             out.append(GaugeMetricFamily("storagecdc_source_lag_bytes", "Bytes of source still to read.",
                                          value=left))
+        snapshot = progress_of(feed)
+        if snapshot is not None:
+            out.extend(_snapshot_metrics(snapshot))
         return out
+
+
+def _snapshot_metrics(p: SnapshotProgress) -> list[Metric]:
+    return [
+        GaugeMetricFamily("storagecdc_snapshot_active", "1 while the initial snapshot reads tables, then 0.",
+                          value=0 if p.done else 1),
+        CounterMetricFamily("storagecdc_snapshot_rows", "Rows read by the initial snapshot.", value=p.rows),
+        GaugeMetricFamily("storagecdc_snapshot_rows_estimated",
+                          "Rows the initial snapshot reads (information_schema's estimate).", value=p.total),
+        GaugeMetricFamily("storagecdc_snapshot_tables", "Tables the initial snapshot reads.", value=p.tables_total),
+        GaugeMetricFamily("storagecdc_snapshot_tables_done", "Tables the initial snapshot has read.",
+                          value=p.tables_done),
+        GaugeMetricFamily("storagecdc_snapshot_eta_seconds", "Seconds the initial snapshot still needs (estimate).",
+                          value=0 if p.done else p.eta()),
+    ]
 
 
 class MeteredStore(ForwardingStore):

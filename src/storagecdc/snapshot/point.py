@@ -57,9 +57,12 @@ class ConsistentPoint:
 
 
 def take_point(source: LiveSource, uri: str, readers: int, *,
-               lock_free_attempts: int = LOCK_FREE_ATTEMPTS) -> ConsistentPoint:
+               lock_free_attempts: int | None = None) -> ConsistentPoint:
     """Start ``readers`` reader processes for ``uri`` that each hold a snapshot of the same binlog position
-    (MariaDB: lock-free for up to ``lock_free_attempts`` tries)."""
+    (MariaDB: lock-free for up to ``lock_free_attempts`` tries, default ``LOCK_FREE_ATTEMPTS`` as it is when
+    called)."""
+    if lock_free_attempts is None:
+        lock_free_attempts = LOCK_FREE_ATTEMPTS
     workers = [Worker(uri, i) for i in range(readers)]
     meta = None
     try:

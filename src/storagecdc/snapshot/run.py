@@ -47,7 +47,7 @@ from storagecdc.model import (
 from storagecdc.runtime.changefeed import Changefeed
 from storagecdc.snapshot.durable import continuable, durable_max_key, has_rows
 from storagecdc.snapshot.point import ConsistentPoint, take_point
-from storagecdc.snapshot.progress import SnapshotProgress
+from storagecdc.snapshot.progress import SnapshotProgress, watch
 from storagecdc.snapshot.reader import TablePlan, same_columns, table_facts
 from storagecdc.snapshot.state import DONE, PENDING, STARTED, SnapshotRecord, TableState
 from storagecdc.snapshot.workers import read_tables
@@ -117,8 +117,12 @@ class InitialSnapshot:
         self.point.close()
 
     def changes(self, feed: Changefeed, assembler: TransactionAssembler) -> Iterator[ChangeEvent]:
-        """TRUNCATE versions of partly read tables, every row as an INSERT, then the snapshot's commit."""
-        record, store = self.record, self.store
+        """The attempt's record, TRUNCATE versions of partly read tables, every row as an INSERT, then the
+        snapshot's commit. The record is written through the changefeed's store, which ``storagecdc run`` fences
+        (a process that lost the sink prefix writes no snapshot state) and meters."""
+        record = self.record
+        store = self.store = feed.store
+        record.save(store, with_schema=True)
         tracker = assembler.tracker
         assert tracker is not None
         for i, name in enumerate(self.truncate):
@@ -132,6 +136,7 @@ class InitialSnapshot:
         infos = {p.info.name: tracker.table(p.info.name) or p.info for p in self.plans}
         progress = self.progress = SnapshotProgress(len(self.plans), sum(p.estimated_rows for p in self.plans),
                                                     self.options.progress_interval_s)
+        watch(feed, progress)
         commit_ms = ts_physical_ms(rows_ts)
         total = 0
         order = [p.info.name for p in self.plans]
@@ -250,7 +255,6 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
         record.attempts += 1
         log.info("snapshot: continuing (attempt %d): %d of %d tables left, %d read again from the start",
                  record.attempts, len(todo), len(record.tables), len(truncate))
-    record.save(store, with_schema=True)
     todo_infos = [info for n, t in sorted(record.tables.items()) if t.state != DONE
                   for info in [tracker.table(n)] if info is not None]
     plans = sorted((TablePlan(info, facts.get(info.name, (0, ""))[0], record.tables[info.name].after)
