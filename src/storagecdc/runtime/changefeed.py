@@ -7,6 +7,11 @@ to the others) before it reads further. Periodically it flushes tables whose old
 the flush interval, lets idle dispatchers advance, and publishes the checkpoint: first the resume record,
 then (through the table-trigger dispatcher) the ``metadata`` object.
 
+With ``[scheduler] split-rows-per-second``, a whole table whose rate of row changes (commit-ts time) exceeds
+the threshold is split at a transaction boundary: its dispatcher makes its data durable (data, then index
+files) and is closed, and ``split-number`` span dispatchers with their own ids take over the table version
+(``runtime.split_state`` says what a restart keeps of it).
+
 ``storagecdc run`` attaches ``RunHooks`` (fencing, progress, metrics) to the changefeed that ``replicate()``
 builds with ``with attached(hooks): replicate(...)``: the hooks wrap its object store and see it start.
 """
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from storagecdc.config import ChangefeedConfig
+from storagecdc.dispatcher.autosplit import AutoSplitPolicy
 from storagecdc.dispatcher.block import BlockingDispatcher
 from storagecdc.dispatcher.node import DispatcherNode
 from storagecdc.dispatcher.router import Span, ddl_blocks_table, parse_table, slice_rows
@@ -44,6 +50,7 @@ from storagecdc.model import (
     ts_physical_ms,
 )
 from storagecdc.runtime.resume import RESUME_KEY, ResumePoints, ResumeRecord
+from storagecdc.runtime.split_state import AutoSplit, AutoSplits, SplitDecision
 from storagecdc.sink.storage_sink import StorageSink
 from storagecdc.sink.writer import wall_clock_ms
 from storagecdc.source.txn import AssemblerState, TransactionAssembler
@@ -70,6 +77,8 @@ class Counters:
     checkpoint_ts: int = 0
     rows_by_table: dict[tuple[str, str], int] = field(default_factory=dict)
     """(``schema.table``, op letter I/U/D) -> rows."""
+    auto_splits: int = 0
+    """Tables split automatically (``split-rows-per-second``)."""
     barriers: int = 0
     barrier_seconds: float = 0.0
     """Wall time spent in block events (local flush, WAITING, WRITE, PASS), summed over ``barriers``."""
@@ -113,7 +122,9 @@ class Changefeed:
         source_name: str,
         clock: Callable[[], int] = wall_clock_ms,
         start_ts: int | None = None,
+        auto_splits: tuple[AutoSplit, ...] = (),
     ) -> None:
+        """``auto_splits`` are the resume record's: the automatic splits of the run being resumed."""
         hooks = _HOOKS.get()
         if hooks is not None:
             store = hooks.wrap_store(store)
@@ -144,6 +155,9 @@ class Changefeed:
         self._sync_interval = interval
         self._next_sync = 0
         self._stopping = False
+        rate = config.split_rows_per_second
+        policy = AutoSplitPolicy(rate, config.split_number) if rate else None
+        self._splits = AutoSplits(policy, auto_splits, start_ts or 0)
         if hooks is not None:
             hooks.started(self)
 
@@ -218,6 +232,8 @@ class Changefeed:
             d.append(change)
             self._touched.add(d)
         else:
+            if self._splits.policy is not None:
+                self._splits.policy.observe(change.table.name, change.commit_ts, len(change.rows))
             for d in spans:
                 for part in slice_rows(change, d.table_span):
                     d.append(part)
@@ -234,6 +250,9 @@ class Changefeed:
             d.resolved(resolved)
         self._touched.clear()
         self.counters.transactions += 1
+        if self._splits.active:
+            for decision in self._splits.due(commit.commit_ts):
+                self._auto_split(decision, commit.commit_ts)
         self._remember(commit.commit_ts)
         self._tick(force=False)
 
@@ -249,6 +268,7 @@ class Changefeed:
             self._tables.pop(name, None)
             self._created.pop(table_key(name), None)
         for info in ddl.new_tables:
+            self._forget_split(name)
             self._tables[info.name] = info
             self._created.setdefault(table_key(info.name), ddl.commit_ts)
         spans = [d for name, ds in self._spans.items() if ddl_blocks_table(ddl, name) for d in ds]
@@ -301,6 +321,8 @@ class Changefeed:
             raise BarrierProtocolError(f"maintainer asked for a dispatcher of {name}, which does not exist")
         d = TableDispatcher(Span(name, span.lo, span.hi), info, self.sink, start_ts, emit)
         self._node.add(d)
+        if self._splits.policy is not None and span.whole and info.pk_indexes:
+            self._splits.policy.watch(name)
         self._spans.setdefault(name, []).append(d)
         self._spans[name].sort(key=lambda x: x.table_span.lo)
 
@@ -341,7 +363,7 @@ class Changefeed:
                 self._transport,
                 self,
                 [NODE],
-                split_counts=dict(self.config.split_tables),
+                split_counts={**self._splits.split_counts(), **self.config.split_tables},
                 tables_at=self._tables_at,
                 splittable=self._splittable,
             )
@@ -357,6 +379,22 @@ class Changefeed:
         return bool(info and info.pk_indexes)
 
     # ---- the barrier loop --------------------------------------------------------------------------------
+    # ---- automatic splits --------------------------------------------------------------------------------
+
+    def _auto_split(self, decision: SplitDecision, commit_ts: int) -> None:
+        spans = self._spans.get(decision.table, [])
+        whole = spans[0] if len(spans) == 1 and spans[0].table_span.whole else None
+        if self._maintainer is not None and self._splits.split(decision, whole, self._maintainer, commit_ts):
+            self._pump()
+            self.counters.auto_splits += 1
+
+    def _forget_split(self, name: TableName) -> None:
+        """A dropped table's automatic split ends with it: a table created under its name starts whole."""
+        self._splits.forget(name)
+        key = table_key(name)
+        if self._maintainer is not None and key not in self.config.split_tables:
+            self._maintainer.split_counts.pop(key, None)
+
 
     def _pump(self) -> int:
         self._node.flush()
@@ -443,7 +481,8 @@ class Changefeed:
         if checkpoint is not None and checkpoint > self._published:
             state = self._points.at(checkpoint)
             if state is not None:
-                record = ResumeRecord(checkpoint, state, self._source_name, self.config.changefeed_id)
+                record = ResumeRecord(checkpoint, state, self._source_name, self.config.changefeed_id,
+                                      self._splits.records())
                 self.store.put(RESUME_KEY, record.to_json())
                 self._published = checkpoint
         maintainer.tick()
