@@ -33,7 +33,8 @@ _TOP_KEYS = {"changefeed-id", "lease", "lease-wait", "source", "sink", "schedule
              "metrics-port"}
 DEFAULT_LEASE = "30s"
 _SOURCE_KEYS = {"uri", "start", "schema-file", "ignore-ddl", "server-charset", "snapshot", "max-buffered-rows"}
-_SCHEDULER_KEYS = {"split-tables"}
+_SCHEDULER_KEYS = {"split-tables", "split-rows-per-second", "split-number"}
+DEFAULT_SPLIT_NUMBER = 4
 _SYNC_POINT_KEYS = {"enable", "interval"}
 _FILTER_KEYS = {"rules"}
 
@@ -78,6 +79,11 @@ class ChangefeedConfig:
     changefeed_id: str = "default"
     split_tables: Mapping[str, int] = field(default_factory=dict)
     """``schema.table`` -> number of spans (dispatchers) for that table."""
+    split_rows_per_second: int = 0
+    """Split a whole table with a primary key whose row changes exceed this rate (over a sliding window of
+    commit-ts time) into ``split_number`` spans; 0 = never."""
+    split_number: int = DEFAULT_SPLIT_NUMBER
+    """How many spans an automatic split makes."""
     sync_point_interval_ms: int | None = None
     """Syncpoint interval; None when syncpoints are off."""
     filter_rules: tuple[str, ...] = ("*.*",)
@@ -146,6 +152,18 @@ def load_config(
         if not name or not count.isdigit():
             raise ConfigError(f"--split-table takes SCHEMA.TABLE=N, got {item!r}")
         split.update(_split_tables({name: int(count)}))
+    split_rate = _non_negative_int(
+        overrides.pop("split_rows_per_second", scheduler.get("split-rows-per-second", 0)),
+        "scheduler.split-rows-per-second",
+    )
+    split_number = _positive_int(overrides.pop("split_number", scheduler.get("split-number", DEFAULT_SPLIT_NUMBER)),
+                                 "scheduler.split-number")
+    if split_number < 2:
+        raise ConfigError(f"scheduler.split-number must be at least 2, got {split_number}")
+    if split_rate and not _files_carry_commit_ts(sink_options):
+        raise ConfigError("scheduler.split-rows-per-second splits tables, and a split table is replayed by the "
+                          "commit-ts of every row: write CSV with include-commit-ts=true or canal-json with "
+                          "enable-tidb-extension=true (Parquet always has it)")
     rules = tuple(_str_list(overrides.pop("filter", None) or flt.get("rules", ["*.*"]), "filter.rules"))
     TableFilter(rules)  # validates the rules now
     sync_enabled = bool(overrides.pop("sync_point", sync.get("enable", False)))
@@ -166,6 +184,8 @@ def load_config(
         store_options={**file_store, **env_store, **uri_store},
         changefeed_id=str(doc.get("changefeed-id", "default")),
         split_tables=split,
+        split_rows_per_second=split_rate,
+        split_number=split_number,
         sync_point_interval_ms=parse_duration_ms("sync-point.interval", interval) if sync_enabled else None,
         filter_rules=rules,
         metrics_port=int(metrics_port) if metrics_port else None,
@@ -208,6 +228,20 @@ def _positive_int(value: Any, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def _non_negative_int(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _files_carry_commit_ts(options: SinkOptions) -> bool:
+    if options.protocol == "csv":
+        return options.include_commit_ts
+    if options.protocol == "canal-json":
+        return options.enable_tidb_extension
+    return True
 
 
 def _split_tables(value: Any) -> dict[str, int]:

@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="live sources: read the selected tables at one consistent point first, then stream "
                              "from that point (default when given: initial)")
     parser.add_argument("--split-table", action="append", metavar="SCHEMA.TABLE=N", help="split a table N ways")
+    parser.add_argument("--split-rows-per-second", type=int, metavar="N",
+                        help="split a table whose row changes exceed N per second (commit-ts time) automatically")
+    parser.add_argument("--split-number", type=int, metavar="K", help="spans an automatic split makes (default 4)")
     parser.add_argument("--sync-point-interval", metavar="DURATION", help="write syncpoints, e.g. 10m")
     parser.add_argument("--filter", action="append", metavar="RULE", help="table filter rule (repeatable)")
     parser.add_argument("--lease", metavar="DURATION", help="owner lease on the sink prefix (default 30s)")
@@ -133,6 +136,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         out["snapshot"] = args.snapshot
     if args.split_table:
         out["split_tables"] = args.split_table
+    if args.split_rows_per_second is not None:
+        out["split_rows_per_second"] = args.split_rows_per_second
+    if args.split_number is not None:
+        out["split_number"] = args.split_number
     if args.metrics_port is not None:
         out["metrics_port"] = args.metrics_port
     if args.lease:

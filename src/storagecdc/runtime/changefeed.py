@@ -231,9 +231,9 @@ class Changefeed:
             d = spans[0]
             d.append(change)
             self._touched.add(d)
-        else:
             if self._splits.policy is not None:
                 self._splits.policy.observe(change.table.name, change.commit_ts, len(change.rows))
+        else:
             for d in spans:
                 for part in slice_rows(change, d.table_span):
                     d.append(part)
@@ -249,10 +249,10 @@ class Changefeed:
         for d in self._touched:
             d.resolved(resolved)
         self._touched.clear()
-        self.counters.transactions += 1
         if self._splits.active:
             for decision in self._splits.due(commit.commit_ts):
                 self._auto_split(decision, commit.commit_ts)
+        self.counters.transactions += 1
         self._remember(commit.commit_ts)
         self._tick(force=False)
 
@@ -267,8 +267,8 @@ class Changefeed:
         for name in ddl.dropped:
             self._tables.pop(name, None)
             self._created.pop(table_key(name), None)
-        for info in ddl.new_tables:
             self._forget_split(name)
+        for info in ddl.new_tables:
             self._tables[info.name] = info
             self._created.setdefault(table_key(info.name), ddl.commit_ts)
         spans = [d for name, ds in self._spans.items() if ddl_blocks_table(ddl, name) for d in ds]
@@ -320,9 +320,9 @@ class Changefeed:
         if info is None:
             raise BarrierProtocolError(f"maintainer asked for a dispatcher of {name}, which does not exist")
         d = TableDispatcher(Span(name, span.lo, span.hi), info, self.sink, start_ts, emit)
-        self._node.add(d)
         if self._splits.policy is not None and span.whole and info.pk_indexes:
             self._splits.policy.watch(name)
+        self._node.add(d)
         self._spans.setdefault(name, []).append(d)
         self._spans[name].sort(key=lambda x: x.table_span.lo)
 
@@ -378,7 +378,6 @@ class Changefeed:
         info = self._tables.get(parse_table(table))
         return bool(info and info.pk_indexes)
 
-    # ---- the barrier loop --------------------------------------------------------------------------------
     # ---- automatic splits --------------------------------------------------------------------------------
 
     def _auto_split(self, decision: SplitDecision, commit_ts: int) -> None:
@@ -395,6 +394,7 @@ class Changefeed:
         if self._maintainer is not None and key not in self.config.split_tables:
             self._maintainer.split_counts.pop(key, None)
 
+    # ---- the barrier loop --------------------------------------------------------------------------------
 
     def _pump(self) -> int:
         self._node.flush()

@@ -66,7 +66,9 @@ def replicate(config: ChangefeedConfig, *, until: str | None = None, handle_sign
             if snapshot is not None:
                 snapshot.close()
             raise
-        feed = Changefeed(config, store, source.assembler, source_name=source.name, start_ts=start_ts)
+        splits = resume.auto_splits if resume is not None and snapshot is None else ()
+        feed = Changefeed(config, store, source.assembler, source_name=source.name, start_ts=start_ts,
+                          auto_splits=splits)
         changes: Iterator[ChangeEvent] = source.changes
         if record is not None and state is not None and record.reread_until():
             changes = drop_before(changes, state.position, record.reread_until())

@@ -4,7 +4,8 @@ It lives in the sink, at ``_storagecdc/resume.json``, beside the ``metadata`` ch
 checkpoint's commit-ts, the source position after the transaction with that commit-ts (file, offset and
 executed GTID set), and the schema of every table at that point. It is written before the ``metadata``
 checkpoint it matches, so the checkpoint never names a commit-ts that the changefeed could not resume from.
-It never holds credentials: the source is recorded redacted.
+It never holds credentials: the source is recorded redacted. With automatic splits, it also lists the splits
+in effect (``auto-splits``, see ``runtime.split_state``); the key is absent when there are none.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from storagecdc.errors import StorageError
 from storagecdc.model import SourcePosition
+from storagecdc.runtime.split_state import AutoSplit
 from storagecdc.source.txn import AssemblerState
 from storagecdc.storage.base import ObjectStore
 
@@ -28,6 +30,7 @@ class ResumeRecord:
     state: AssemblerState
     source: str
     changefeed_id: str
+    auto_splits: tuple[AutoSplit, ...] = ()
 
     def to_json(self) -> bytes:
         pos = self.state.position
@@ -40,6 +43,8 @@ class ResumeRecord:
             "last-commit-ts": self.state.last_commit_ts,
             "schema": json.loads(self.state.schema_json),
         }
+        if self.auto_splits:
+            doc["auto-splits"] = [s.to_json() for s in self.auto_splits]
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
@@ -54,7 +59,8 @@ class ResumeRecord:
                 SourcePosition(str(pos["file"]), int(pos["offset"]), str(pos["gtid-set"])),
                 json.dumps(doc["schema"], sort_keys=True),
             )
-            return cls(int(doc["checkpoint-ts"]), state, str(doc["source"]), str(doc["changefeed-id"]))
+            splits = tuple(AutoSplit.from_json(s) for s in doc.get("auto-splits", []))
+            return cls(int(doc["checkpoint-ts"]), state, str(doc["source"]), str(doc["changefeed-id"]), splits)
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"{RESUME_KEY}: not a valid resume record: {exc}") from None
 

@@ -1,0 +1,117 @@
+"""Automatic splitting of hot tables: rows per second over a sliding window of commit-ts time.
+
+``[scheduler] split-rows-per-second = N`` turns it on: a table with a primary key whose rate of row changes
+over the last ``WINDOW_MS`` of commit-ts time exceeds ``N`` is split into ``split-number`` spans at the next
+transaction boundary (the runtime does the split; this module only measures and decides). Like TiCDC's
+``write-key-threshold`` with ``enable-table-across-nodes``, but measured on the stream itself: time is the
+commit-ts of the changes, never the wall clock, so the same binlog splits the same tables at the same
+transactions on every run.
+
+Counting is per row batch, not per row: ``observe`` adds a batch's row count to the bucket of its second.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from storagecdc.model import TableName, ts_physical_ms
+
+WINDOW_MS = 10_000
+"""The length of the sliding window the rate is measured over."""
+BUCKET_MS = 1_000
+"""The window's resolution (MariaDB's binlog timestamps have one-second resolution)."""
+
+
+class RateWindow:
+    """Rows per second over the last ``window_ms`` of (commit-ts) time, in buckets of ``bucket_ms``.
+
+    Time only moves forward: a batch older than the newest bucket is counted in the newest bucket. Before a
+    whole window has passed the rate is still taken over the full window (a conservative start: a short burst
+    at the beginning of a stream does not look like a sustained rate).
+    """
+
+    __slots__ = ("_bucket_ms", "_buckets", "_span", "_total", "_window_ms")
+
+    def __init__(self, window_ms: int = WINDOW_MS, bucket_ms: int = BUCKET_MS) -> None:
+        if bucket_ms < 1 or window_ms < bucket_ms or window_ms % bucket_ms:
+            raise ValueError(f"window {window_ms} ms must be a positive multiple of the bucket {bucket_ms} ms")
+        self._window_ms = window_ms
+        self._bucket_ms = bucket_ms
+        self._span = window_ms // bucket_ms
+        self._buckets: deque[list[int]] = deque()
+        """[bucket number, rows] pairs, oldest first, at most ``_span`` of them."""
+        self._total = 0
+
+    def add(self, now_ms: int, rows: int) -> None:
+        """Count ``rows`` at time ``now_ms``."""
+        bucket = now_ms // self._bucket_ms
+        buckets = self._buckets
+        if buckets and bucket <= buckets[-1][0]:
+            buckets[-1][1] += rows
+        else:
+            buckets.append([bucket, rows])
+            self._expire(bucket)
+        self._total += rows
+
+    def rate(self, now_ms: int) -> float:
+        """Rows per second over the window that ends at ``now_ms``."""
+        self._expire(now_ms // self._bucket_ms)
+        return self._total * 1000 / self._window_ms
+
+    def _expire(self, bucket: int) -> None:
+        buckets = self._buckets
+        oldest = bucket - self._span + 1
+        while buckets and buckets[0][0] < oldest:
+            self._total -= buckets.popleft()[1]
+
+
+class AutoSplitPolicy:
+    """Decides which tables to split: one ``RateWindow`` per watched table.
+
+    The runtime ``watch``es a table while it is whole and splittable (it has a primary key and is not split by
+    configuration), ``observe``s every row batch of a watched table, and asks ``due`` at each transaction
+    boundary; a table that is due is split and no longer watched.
+    """
+
+    def __init__(self, rows_per_second: int, parts: int, window_ms: int = WINDOW_MS) -> None:
+        if rows_per_second < 1:
+            raise ValueError(f"rows_per_second must be positive, got {rows_per_second}")
+        if parts < 2:
+            raise ValueError(f"a split needs at least 2 parts, got {parts}")
+        self.rows_per_second = rows_per_second
+        self.parts = parts
+        self.window_ms = window_ms
+        self._windows: dict[TableName, RateWindow] = {}
+        self._recent: set[TableName] = set()
+        """Tables observed since the last ``due``: only they can have crossed the threshold."""
+
+    def watch(self, table: TableName) -> None:
+        if table not in self._windows:
+            self._windows[table] = RateWindow(self.window_ms)
+
+    def unwatch(self, table: TableName) -> None:
+        self._windows.pop(table, None)
+        self._recent.discard(table)
+
+    def watching(self, table: TableName) -> bool:
+        return table in self._windows
+
+    def observe(self, table: TableName, commit_ts: int, rows: int) -> None:
+        """Count a batch of ``rows`` row changes of a watched ``table`` at ``commit_ts``."""
+        window = self._windows.get(table)
+        if window is not None:
+            window.add(ts_physical_ms(commit_ts), rows)
+            self._recent.add(table)
+
+    def due(self, commit_ts: int) -> list[tuple[TableName, float]]:
+        """The watched tables whose rate at ``commit_ts`` exceeds the threshold, with that rate, by name."""
+        if not self._recent:
+            return []
+        now = ts_physical_ms(commit_ts)
+        out = []
+        for table in sorted(self._recent):
+            rate = self._windows[table].rate(now)
+            if rate > self.rows_per_second:
+                out.append((table, rate))
+        self._recent.clear()
+        return out
