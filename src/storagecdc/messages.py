@@ -200,8 +200,11 @@ class BlockStatus:
     """A dispatcher's report about one block event.
 
     WAITING reports carry ``influence`` and, for the syncpoint cut, the span's table version, file id (``""``
-    for an unsplit table) and last durable data-file index. DONE reports carry ``done_action``: the action
-    actually completed, never the one merely requested.
+    for an unsplit table), last durable data-file index, the keys of its last durable data file in every data
+    directory its writer wrote (``files``) and ``instance``, a token that differs for every dispatcher object
+    ever created (a successor of a moved, split, merged or crashed span has a new one), so the marker writer
+    can tell whether the span's writer has been the same since its last marker. DONE reports carry
+    ``done_action``: the action actually completed, never the one merely requested.
     """
 
     dispatcher_id: str
@@ -214,6 +217,8 @@ class BlockStatus:
     table_version: int = 0
     file_id: str = ""
     last_file_index: int = 0
+    files: tuple[str, ...] = ()
+    instance: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -227,6 +232,8 @@ class BlockStatus:
             "table_version": self.table_version,
             "file_id": self.file_id,
             "last_file_index": self.last_file_index,
+            "files": list(self.files),
+            "instance": self.instance,
         }
 
     @classmethod
@@ -242,24 +249,32 @@ class BlockStatus:
             int(d["table_version"]),
             str(d["file_id"]),
             int(d["last_file_index"]),
+            tuple(str(f) for f in d.get("files", ())),
+            int(d.get("instance", 0)),
         )
 
 
 @dataclass(slots=True)
 class CutEntry:
-    """One span's part of a syncpoint cut: table, its version, the span's file id and last data-file index."""
+    """One span's part of a syncpoint cut: table, its version, the span's file id and last data-file index,
+    and from its WAITING report the keys of its last data file per directory and its ``instance`` token (0
+    for a span that ended earlier in the version: only storage knows its files)."""
 
     table: str
     version: int
     file_id: str
     last_index: int
+    files: tuple[str, ...] = ()
+    instance: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "version": self.version, "file_id": self.file_id, "last_index": self.last_index}
+        return {"table": self.table, "version": self.version, "file_id": self.file_id, "last_index": self.last_index,
+                "files": list(self.files), "instance": self.instance}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CutEntry:
-        return cls(str(d["table"]), int(d["version"]), str(d["file_id"]), int(d["last_index"]))
+        return cls(str(d["table"]), int(d["version"]), str(d["file_id"]), int(d["last_index"]),
+                   tuple(str(f) for f in d.get("files", ())), int(d.get("instance", 0)))
 
 
 @dataclass(slots=True)

@@ -18,7 +18,9 @@ Subclasses say how to flush, how to write, and how to apply an event locally.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
+import secrets
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
@@ -42,7 +44,7 @@ from storagecdc.messages import (
     table_key,
 )
 from storagecdc.model import DDLEvent, SyncPointEvent, TableName
-from storagecdc.sink.base import Sink
+from storagecdc.sink.base import Sink, TableCut
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ BlockEvent = DDLEvent | SyncPointEvent
 
 _COMPLETED_KEEP = 16
 """How many finished block events a dispatcher remembers to answer resent actions."""
+
+_INSTANCES = itertools.count(secrets.randbits(30) << 32 | 1)
+"""Instance tokens: a random start per process, so tokens of dispatchers of different processes differ."""
 
 GUARD_NO_DONE_WHILE_WRITING = True
 """TiCDC #6084 guard: a duplicate WRITE that arrives while the write is in progress is not acknowledged."""
@@ -102,6 +107,8 @@ class BlockingDispatcher(ABC):
     def __init__(self, dispatcher_id: str, span: SpanInfo, start_ts: int, emit: Callable[[Message], None]) -> None:
         self.dispatcher_id = dispatcher_id
         self.span = span
+        self.instance = next(_INSTANCES)
+        """Differs for every dispatcher object: a span's successor (move, split, merge, crash) has a new one."""
         self.checkpoint_ts = start_ts
         """Every event with commit-ts <= this is durable (DML) or finished (block events) here."""
         self._emit = emit
@@ -126,6 +133,10 @@ class BlockingDispatcher(ABC):
     def cut_fields(self) -> tuple[int, str, int]:
         """(table version, file id, last durable data-file index) for the syncpoint cut."""
         return 0, "", 0
+
+    def cut_files(self) -> tuple[str, ...]:
+        """Keys of the last durable data file in every data directory of the current version's writer."""
+        return ()
 
     # -- input ----------------------------------------------------------------------------------------
     @property
@@ -234,7 +245,7 @@ class BlockingDispatcher(ABC):
         version, file_id, last = self.cut_fields()
         return BlockStatus(
             self.dispatcher_id, self.span, p.key, stage, self.checkpoint_ts, None, p.influence,
-            version, file_id, last,
+            version, file_id, last, self.cut_files() if p.key.is_syncpoint else (), self.instance,
         )
 
     def _done(self, key: BlockKey, action: Action) -> BlockStatus:
@@ -244,13 +255,37 @@ class BlockingDispatcher(ABC):
 def write_block_event(sink: Sink, event: BlockEvent, cut: tuple[CutEntry, ...]) -> None:
     """The elected writer's storage work: the DDL's schema file(s), or the syncpoint marker with its cut."""
     if isinstance(event, SyncPointEvent):
-        spans: dict[TableName, dict[str, int]] = {}
-        table, files = "", {}
-        for c in cut:  # sorted by table: a table's spans are adjacent, its name is parsed once
-            if c.table != table:
-                table = c.table
-                files = spans.setdefault(parse_table(table), {})
-            files[c.file_id] = c.last_index
-        sink.write_syncpoint(event.commit_ts, spans)
+        spans, known = syncpoint_cut(cut)
+        sink.write_syncpoint(event.commit_ts, spans, known)
     else:
         sink.write_ddl(event)
+
+
+_table_name = functools.lru_cache(maxsize=1 << 16)(parse_table)
+"""``parse_table`` remembered: a syncpoint names every table, every time."""
+
+
+def syncpoint_cut(cut: tuple[CutEntry, ...]) -> tuple[dict[TableName, dict[str, int]], dict[TableName, TableCut]]:
+    """The cut as ``Sink.write_syncpoint`` takes it: per table, each span's last index, and what the spans
+    reported (``TableCut``); spans without an instance ended earlier in the version and reported nothing."""
+    spans: dict[TableName, dict[str, int]] = {}
+    known: dict[TableName, TableCut] = {}
+    i, n = 0, len(cut)
+    while i < n:  # sorted by table: a table's spans are adjacent, its name is parsed once
+        c = cut[i]
+        j = i + 1
+        while j < n and cut[j].table == c.table:
+            j += 1
+        name = _table_name(c.table)
+        if j == i + 1:
+            spans[name] = {c.file_id: c.last_index}
+            files = {c.file_id: c.files} if c.files else {}
+            known[name] = TableCut(c.version, (c.file_id,), files, ((c.file_id, c.instance),) if c.instance else ())
+        else:
+            part = cut[i:j]
+            spans[name] = {e.file_id: e.last_index for e in part}
+            known[name] = TableCut(c.version, tuple(e.file_id for e in part),
+                                   {e.file_id: e.files for e in part if e.files},
+                                   tuple((e.file_id, e.instance) for e in part if e.instance))
+        i = j
+    return spans, known

@@ -33,6 +33,8 @@ class TableDispatcher(BlockingDispatcher):
         # before any dispatcher starts at that version, is kept); later versions' files are the DDL writer's.
         sink.write_table_schema(table)
         self._writer: TableWriter = sink.table_writer(table, self._file_id)
+        self._files: tuple[str, ...] | None = ()
+        """The writer's last key per directory, None when it may have written since they were taken."""
 
     def append(self, changes: RowChanges) -> None:
         """Buffer a batch of this span's rows (the router already sliced it)."""
@@ -43,6 +45,7 @@ class TableDispatcher(BlockingDispatcher):
             )
         self._writer.append(changes)
         self._dirty = True
+        self._files = None
 
     def maybe_flush(self, now_ms: int) -> None:
         """Flush when the writer's oldest buffered change is older than the flush interval."""
@@ -55,6 +58,7 @@ class TableDispatcher(BlockingDispatcher):
 
     def _flush(self) -> None:
         self._writer.flush()
+        self._files = None
 
     def _write(self, event: BlockEvent, cut: tuple[CutEntry, ...]) -> None:
         write_block_event(self._sink, event, cut)
@@ -70,6 +74,13 @@ class TableDispatcher(BlockingDispatcher):
                 self._writer.close()
                 self.table = t
                 self._writer = self._sink.table_writer(t, self._file_id)
+                self._files = ()
 
     def cut_fields(self) -> tuple[int, str, int]:
         return self.table.version, self._file_id or "", self._writer.last_file_index()
+
+    def cut_files(self) -> tuple[str, ...]:
+        files = self._files
+        if files is None:
+            files = self._files = self._writer.last_file_keys()
+        return files

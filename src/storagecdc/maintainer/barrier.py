@@ -320,29 +320,35 @@ class Barrier:
     def _cut(self, ev: PendingEvent) -> tuple[CutEntry, ...]:
         if not ev.key.is_syncpoint:
             return ()
-        tables: dict[str, tuple[int, dict[str, int]]] = {}
+        tables: dict[str, tuple[int, list[BlockStatus]]] = {}
         for r in ev.reports.values():
             table = r.span.table
             if table:
                 known = tables.get(table)
                 if known is None:
-                    tables[table] = (r.table_version, {r.file_id: r.last_file_index})
+                    tables[table] = (r.table_version, [r])
                 else:
-                    known[1][r.file_id] = r.last_file_index
+                    known[1].append(r)
                     if r.table_version > known[0]:
                         tables[table] = (r.table_version, known[1])
         out: list[CutEntry] = []
         for table in sorted(tables):
-            version, files = tables[table]
+            version, reports = tables[table]
             # Spans merged or split away earlier in this version wrote files of the cut too.
-            for f, index in self._registry.file_indexes(table, version).items():
-                if index > files.get(f, 0):
-                    files[f] = index
-            if len(files) == 1:
-                [(f, index)] = files.items()
-                out.append(CutEntry(table, version, f, index))
-            else:
-                out += [CutEntry(table, version, f, files[f]) for f in sorted(files)]
+            history = self._registry.file_indexes(table, version)
+            if len(reports) == 1 and not history:
+                r = reports[0]
+                out.append(CutEntry(table, version, r.file_id, r.last_file_index, r.files, r.instance))
+                continue
+            entries = {r.file_id: CutEntry(table, version, r.file_id, r.last_file_index, r.files, r.instance)
+                       for r in reports}
+            for f, index in history.items():
+                e = entries.get(f)
+                if e is None:
+                    entries[f] = CutEntry(table, version, f, index)
+                elif index > e.last_index:
+                    e.last_index = index
+            out += [entries[f] for f in sorted(entries)]
         return tuple(out)
 
     def _send_action(self, ev: PendingEvent, action: Action, targets: list[str]) -> None:

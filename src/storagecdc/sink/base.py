@@ -8,8 +8,9 @@ in-memory store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from storagecdc.model import DDLEvent, RowChanges, TableInfo, TableName
 
@@ -23,6 +24,22 @@ class FileRef:
     rows: int
     min_commit_ts: int
     max_commit_ts: int
+
+
+class TableCut(NamedTuple):
+    """What the spans of one table report at a syncpoint, so the marker's writer need not list storage for it.
+
+    ``spans``: the span ids of the cut (the keys of the table's ``cut`` entry). ``files``: span id -> key
+    of the span's last durable data file in every data directory its current writer wrote. ``writers``:
+    (span id, instance token) of every span that reported; when the same instances reported at this sink's
+    previous marker, every file of the table written since is in ``files`` (any other writer would have
+    ended a span and started a new instance). A tuple: one is made per table per syncpoint.
+    """
+
+    version: int
+    spans: tuple[str, ...]
+    files: Mapping[str, tuple[str, ...]]
+    writers: tuple[tuple[str, int], ...]
 
 
 class TableWriter(Protocol):
@@ -52,6 +69,10 @@ class TableWriter(Protocol):
         """Index of the last durable data file of the current version (0 when none)."""
         ...
 
+    def last_file_keys(self) -> tuple[str, ...]:
+        """Key of the last durable data file in every data directory this writer wrote (empty when none)."""
+        ...
+
     def close(self) -> None:
         """Drop buffers without writing (the caller flushes first when it must)."""
         ...
@@ -72,8 +93,11 @@ class Sink(Protocol):
         """Write the schema file(s) a DDL produces (create-only, idempotent); returns their keys."""
         ...
 
-    def write_syncpoint(self, commit_ts: int, cut: dict[TableName, dict[str, int]]) -> str:
-        """Write the syncpoint marker: for every table, each span's last data-file index in the cut."""
+    def write_syncpoint(
+        self, commit_ts: int, cut: dict[TableName, dict[str, int]], known: Mapping[TableName, TableCut] | None = None
+    ) -> str:
+        """Write the syncpoint marker: for every table, each span's last data-file index in the cut. With
+        ``known`` (one entry per table of ``cut``) storage is listed only for tables it cannot vouch for."""
         ...
 
     def write_checkpoint(self, checkpoint_ts: int) -> None:

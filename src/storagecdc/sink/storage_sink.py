@@ -15,24 +15,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from storagecdc import ddl_types
-from storagecdc.errors import ConsumerError, ObjectExistsError
+from storagecdc.errors import ObjectExistsError
 from storagecdc.model import BlockScope, DDLEvent, TableInfo, TableName
+from storagecdc.sink.base import TableCut
 from storagecdc.sink.formats import TableEncoder, encoder_for
 from storagecdc.sink.options import SinkOptions
+from storagecdc.sink.syncpoint_cut import SyncpointCuts
 from storagecdc.sink.writer import Clock, StorageTableWriter, wall_clock_ms
-from storagecdc.storage import checkpoint, schema_file, syncpoint
+from storagecdc.storage import checkpoint, schema_file
 from storagecdc.storage.base import ObjectStore
-from storagecdc.storage.names import decode_segment
 from storagecdc.storage.paths import (
-    META_DIR,
-    DataDir,
-    DataFileKey,
-    DateSeparator,
-    parse_data_file_key,
-    parse_schema_file_key,
+    build_syncpoint_key,
 )
 
 log = logging.getLogger(__name__)
@@ -57,6 +53,7 @@ class StorageSink:
         self._checkpoint = checkpoint.CheckpointWriter(store, fence=fence)
         self._checkpoint_written_ms: int | None = None
         self._pending_checkpoint: int | None = None
+        self._cuts = SyncpointCuts(store, options)
 
     @property
     def store(self) -> ObjectStore:
@@ -103,48 +100,17 @@ class StorageSink:
                 keys.append(self.write_table_schema(empty, ddl.query, ddl.ddl_type))
         return keys
 
-    def write_syncpoint(self, commit_ts: int, cut: dict[TableName, dict[str, int]]) -> str:
+    def write_syncpoint(self, commit_ts: int, cut: dict[TableName, dict[str, int]],
+                        known: Mapping[TableName, TableCut] | None = None) -> str:
         """The marker of the consistent cut at ``commit_ts`` (create-only, idempotent).
 
         Called by the barrier writer while every dispatcher waits at ``commit_ts``, so each table's files
         in storage are exactly its cut: the marker names, per table of ``cut``, its version at
-        ``commit_ts`` and, per span and data directory, the last data file. Storage is listed once for all
-        tables (not once per table: 10,000 tables would be 10,000 listings).
+        ``commit_ts`` and, per span and data directory, the last data file (``sink.syncpoint_cut``: from the
+        spans' reports in ``known``, listing storage only for what they cannot vouch for; without
+        ``known``, from one listing of the store).
         """
-        separator = DateSeparator(self._options.date_separator)
-        # Keyed by the tables' key prefixes (``<schema>/<table>/``): comparing and hashing strings, not
-        # TableNames, keeps the pass over every key cheap.
-        wanted = {(name.schema, name.table) for name in cut}
-        prefix_of: dict[tuple[str, str], str] = {}
-        seen: dict[str, bool] = {}
-        versions: dict[str, int] = {}
-        files: dict[str, list[DataFileKey]] = {}
-        for info in self._store.list(""):
-            key = info.key
-            prefix = key[:key.find("/", key.find("/") + 1) + 1]
-            in_cut = seen.get(prefix)
-            if in_cut is None:
-                table = _table_of(prefix)
-                in_cut = seen[prefix] = table in wanted
-                if table is not None and in_cut:
-                    prefix_of[table] = prefix
-            if not in_cut:
-                continue
-            if _SCHEMA_FILE_MARK in key:
-                schema_key = parse_schema_file_key(key)
-                if schema_key is not None:
-                    if schema_key.table and versions.get(prefix, 0) < schema_key.version <= commit_ts:
-                        versions[prefix] = schema_key.version
-                    continue
-            data_key = parse_data_file_key(key, separator)
-            if data_key is not None and data_key.dir.version <= commit_ts:
-                files.setdefault(prefix, []).append(data_key)
-        tables = []
-        for name, spans in sorted(cut.items(), key=lambda item: (item[0].schema, item[0].table)):
-            prefix = prefix_of.get((name.schema, name.table), "")
-            tables.append(_cut_of(name, versions.get(prefix, 0), files.get(prefix, []), spans))
-        marker = syncpoint.SyncpointMarker(commit_ts, tuple(tables))
-        return self._create(marker.key, marker.to_json())
+        return self._create(build_syncpoint_key(commit_ts), self._cuts.marker(commit_ts, cut, known))
 
     # -- checkpoint --------------------------------------------------------------------------------------
 
@@ -176,34 +142,3 @@ class StorageSink:
         if self._pending_checkpoint is not None:
             self.write_checkpoint(self._pending_checkpoint, force=True)
 
-
-_SCHEMA_FILE_MARK = f"/{META_DIR}/schema_"
-
-
-def _table_of(prefix: str) -> tuple[str, str] | None:
-    """(schema, table) of the objects under ``prefix`` (``<schema>/<table>/``); None when it names none."""
-    schema, _, table = prefix[:-1].partition("/")
-    try:
-        return decode_segment(schema), decode_segment(table)
-    except ConsumerError:
-        return None  # not a table directory (no writer produces such a segment)
-
-
-def _cut_of(
-    name: TableName, version: int, files: list[DataFileKey], spans: dict[str, int]
-) -> syncpoint.SyncpointTable:
-    """A table's part of a marker: its version at the cut (the newest of its schema files ``version`` and
-    its data files) and each span's last data file per directory."""
-    if not files:
-        return syncpoint.SyncpointTable(name, version, dict.fromkeys(spans, ()))
-    version = max(version, *(f.dir.version for f in files))
-    last: dict[tuple[str, DataDir], DataFileKey] = {}
-    for f in files:
-        if f.dir.version == version:
-            slot = (f.dispatcher_id or "", f.dir)
-            if slot not in last or last[slot].index < f.index:
-                last[slot] = f
-    by_span: dict[str, list[str]] = {span: [] for span in spans}
-    for (span, _), f in sorted(last.items(), key=lambda item: item[1].dir.key_prefix()):
-        by_span.setdefault(span, []).append(f.dir.key_prefix() + f.name)
-    return syncpoint.SyncpointTable(name, version, {k: tuple(v) for k, v in by_span.items()})

@@ -242,6 +242,11 @@ class StorageTableWriter:
         """Index of the last durable data file of this writer (0 before its first write)."""
         return self._last_written
 
+    def last_file_keys(self) -> tuple[str, ...]:
+        """Key of the last durable data file of this writer in each data directory it wrote (empty before its
+        first write): the syncpoint marker's files for the span."""
+        return tuple(self._data_key(data_dir, index) for data_dir, index in list(self._last_index.items()))
+
     def close(self) -> None:
         """Drop the buffers; return when no file of this writer is in flight any more (a failed upload is
         raised by the sink's next wait)."""
