@@ -27,9 +27,7 @@ from storagecdc.sink.syncpoint_cut import SyncpointCuts
 from storagecdc.sink.writer import Clock, StorageTableWriter, wall_clock_ms
 from storagecdc.storage import checkpoint, schema_file
 from storagecdc.storage.base import ObjectStore
-from storagecdc.storage.paths import (
-    build_syncpoint_key,
-)
+from storagecdc.storage.paths import build_syncpoint_key
 
 log = logging.getLogger(__name__)
 
