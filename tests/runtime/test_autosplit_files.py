@@ -113,10 +113,10 @@ def test_threshold_above_every_rate_splits_nothing(tmp_path: Path) -> None:
 
 
 def stopped_then_resumed(out: Path, changes: Callable[[Iterator[ChangeEvent]], Iterator[ChangeEvent]],
-                         stop_after: int, **overrides: object) -> tuple[ResumeRecord, ResumeRecord]:
+                         stop_after: int) -> tuple[ResumeRecord, ResumeRecord]:
     """Run until ``stop_after`` transactions (``changes`` wraps the source: it may end the run with a crash),
     then resume with ``replicate``: the resume record after the first run and after the resumed one."""
-    cfg = config(out, **overrides)
+    cfg = config(out)
     store = LocalStore(out)
     source = open_source(cfg, None)
     ticks = itertools.count(0, 30)  # a clock that moves 30 ms per reading: flushes and checkpoints as it goes
