@@ -188,6 +188,21 @@ class StorageTableWriter:
                 if buffer.size >= self._opts.file_size:
                     self._cut(partition, buffer)
 
+    def append_chunk(self, chunk: Chunk, commit_ts: int) -> None:
+        """Buffer rows that arrive already encoded (an initial snapshot's Arrow chunks for Parquet), all of the
+        transaction ``commit_ts`` and of no partition; files are cut as for ``append``."""
+        if not chunk.rows:
+            return
+        buffer = self._buffers.get(None)
+        if buffer is None:
+            buffer = self._buffers[None] = _Buffer()
+        if buffer.first_buffered_ms is None:
+            buffer.first_buffered_ms = self._clock()
+        self._encode_pending(buffer, complete_only=False)
+        buffer.add(chunk, commit_ts, commit_ts)
+        if buffer.size >= self._opts.file_size:
+            self._cut(None, buffer)
+
     def _encode_pending(self, buffer: _Buffer, *, complete_only: bool) -> None:
         """Encode waiting batches into one chunk. With ``complete_only`` the batches of the last (maybe still
         open) transaction keep waiting unless they are all there is, so that every chunk either ends at a

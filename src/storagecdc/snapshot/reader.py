@@ -8,8 +8,11 @@ with an unbuffered cursor (pymysql's ``SSCursor``), ``n`` rows at a time.
 pymysql already returns most values as ``model`` wants them (ints, ``Decimal``, ``date``/``datetime``/
 ``timedelta``, zero dates as text, ``str`` for text and ``bytes`` for binary columns). Only a few column
 types are converted, column by column, and a table without such columns is passed through untouched:
-FLOAT (to its exact 32-bit value), BIT (big-endian bytes to ``int``) and TIMESTAMP (UTC-aware; the session
-time zone is UTC).
+FLOAT (selected as ``CAST(c AS DOUBLE)``, since the server prints a FLOAT with six digits, then narrowed to its
+exact 32-bit value), BIT (big-endian bytes to ``int``) and TIMESTAMP (UTC-aware; the session time zone is UTC).
+
+For a Parquet sink the reader processes make Arrow record batches of the chunks instead (``snapshot.columnar``);
+``TablePlan.arrow`` says so.
 """
 
 from __future__ import annotations
@@ -50,6 +53,14 @@ def _ident(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class ArrowTarget:
+    """Chunks go to the sink as Arrow record batches in its Parquet schema, as inserts at ``commit_ts``."""
+
+    commit_ts: int
+    output_old_value: bool
+
+
+@dataclass(frozen=True)
 class TablePlan:
     """How one table is read: its columns, its key, the SQL of a chunk."""
 
@@ -57,18 +68,22 @@ class TablePlan:
     estimated_rows: int
     after: Row | None = None
     """Read only the rows after this key (an interrupted snapshot continued)."""
+    arrow: ArrowTarget | None = None
+    """Set: the reader sends Arrow record batches (``snapshot.columnar``) instead of rows."""
 
     @property
     def keyed(self) -> bool:
         return bool(self.info.pk_indexes)
 
     def select_list(self) -> str:
-        return ", ".join(_ident(c.name) for c in self.info.columns)
+        return ", ".join(f"CAST({_ident(c.name)} AS DOUBLE)" if c.type_name == "FLOAT" else _ident(c.name)
+                         for c in self.info.columns)
 
-    def first_chunk_sql(self) -> str:
-        return f"SELECT {self.select_list()} FROM {self.info.name.quoted()}{self._order()}"
+    def first_chunk_sql(self, select: str | None = None) -> str:
+        """The first chunk (no LIMIT) of ``select`` (the columns by default)."""
+        return f"SELECT {select or self.select_list()} FROM {self.info.name.quoted()}{self._order()}"
 
-    def next_chunk_sql(self) -> str:
+    def next_chunk_sql(self, select: str | None = None) -> str:
         """The chunk after a key: parameters are the key's values, as often as the condition names them."""
         pk = [_ident(self.info.columns[i].name) for i in self.info.pk_indexes]
         terms = []
@@ -76,7 +91,7 @@ class TablePlan:
             equal = [f"{c} = %s" for c in pk[:i]]
             terms.append("(" + " AND ".join([*equal, f"{pk[i]} > %s"]) + ")")
         where = " OR ".join(terms)
-        return f"SELECT {self.select_list()} FROM {self.info.name.quoted()} WHERE {where}{self._order()}"
+        return f"SELECT {select or self.select_list()} FROM {self.info.name.quoted()} WHERE {where}{self._order()}"
 
     def next_chunk_args(self, key: Row) -> list[Any]:
         return [v for i in range(len(key)) for v in key[: i + 1]]
@@ -107,7 +122,7 @@ class TablePlan:
 def read_table(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: int) -> Iterator[list[Row]]:
     """The table's rows, ``chunk_rows`` at a time, in model values (key order for a keyed table)."""
     convert = plan.converter()
-    chunks = _keyed_chunks(conn, plan, chunk_rows) if plan.keyed else _streamed_chunks(conn, plan, chunk_rows)
+    chunks = _keyed_chunks(conn, plan, chunk_rows) if plan.keyed else streamed_chunks(conn, plan, chunk_rows)
     for rows in chunks:
         yield convert(rows) if convert is not None else rows
 
@@ -119,9 +134,7 @@ def _keyed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: in
     following = plan.next_chunk_sql() + limit
     args: list[Any] | None = None if plan.after is None else plan.next_chunk_args(plan.after)
     while True:
-        with conn.cursor() as cur:
-            cur.execute(first if args is None else following, args)
-            rows: list[Row] = list(cur.fetchall())
+        rows = fetch_rows(conn, first if args is None else following, args)
         if not rows:
             return
         last = rows[-1]
@@ -131,7 +144,15 @@ def _keyed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: in
         args = plan.next_chunk_args(tuple(last[i] for i in pk))
 
 
-def _streamed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: int) -> Iterator[list[Row]]:
+def fetch_rows(conn: pymysql.Connection[Any], sql: str, args: list[Any] | None) -> list[Row]:
+    """The rows of one query, as pymysql returns them."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
+
+
+def streamed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: int) -> Iterator[list[Row]]:
+    """An unkeyed table in one pass, ``chunk_rows`` rows at a time (not converted)."""
     with conn.cursor(pymysql.cursors.SSCursor) as cur:
         cur.execute(plan.first_chunk_sql())
         while True:

@@ -45,10 +45,11 @@ from storagecdc.model import (
     ts_physical_ms,
 )
 from storagecdc.runtime.changefeed import Changefeed
+from storagecdc.snapshot.arrow_sink import ArrowTables
 from storagecdc.snapshot.durable import continuable, durable_max_key, has_rows
 from storagecdc.snapshot.point import ConsistentPoint, take_point
 from storagecdc.snapshot.progress import SnapshotProgress, watch
-from storagecdc.snapshot.reader import TablePlan, same_columns, table_facts
+from storagecdc.snapshot.reader import ArrowTarget, TablePlan, same_columns, table_facts
 from storagecdc.snapshot.state import DONE, PENDING, STARTED, SnapshotRecord, TableState
 from storagecdc.snapshot.workers import read_tables
 from storagecdc.source.live import LiveSource
@@ -107,6 +108,8 @@ class InitialSnapshot:
     options: SnapshotOptions
     progress: SnapshotProgress | None = None
     """Rows and tables done of the estimates, once ``changes()`` runs (for metrics)."""
+    arrow: ArrowTables | None = None
+    """The writers of tables read as Arrow record batches (a Parquet sink), once ``changes()`` runs."""
 
     @property
     def start_state(self) -> AssemblerState:
@@ -142,6 +145,7 @@ class InitialSnapshot:
         order = [p.info.name for p in self.plans]
         saved = time.monotonic()
         finished: list[TableName] = []
+        arrow = self.arrow = ArrowTables(feed)
         for name, rows in read_tables(self.point.workers, self.plans, self.options.chunk_rows):
             state = record.tables[name]
             if rows is None:
@@ -153,12 +157,18 @@ class InitialSnapshot:
                 continue
             if state.state == PENDING:
                 self._mark_started(order, name)
-            state.rows += len(rows)
-            total += len(rows)
-            yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, commit_time_ms=commit_ms)
-            progress.add_rows(len(rows))
+            count = len(rows) if isinstance(rows, list) else rows.num_rows
+            state.rows += count
+            total += count
+            if isinstance(rows, list):
+                yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, commit_time_ms=commit_ms)
+            else:
+                if not arrow.started(name):  # the table's dispatcher and schema file first
+                    yield RowChanges(infos[name], Op.INSERT, rows_ts, [], commit_time_ms=commit_ms)
+                arrow.append(infos[name], rows, rows_ts)
+            progress.add_rows(count)
             if feed.stopping:
-                _flush(feed, {n for n, s in record.tables.items() if s.state == STARTED})
+                self._flush(feed, {n for n, s in record.tables.items() if s.state == STARTED})
                 self._record_done(feed, finished)
                 raise SnapshotStopped("snapshot stopped: the next run continues with the tables not done")
         self.point.close()
@@ -172,11 +182,16 @@ class InitialSnapshot:
     def _record_done(self, feed: Changefeed, finished: list[TableName]) -> None:
         """Flush the tables read to the end since the last save, then record them done. (Batched: looking
         up a table's dispatchers goes through all of them.)"""
-        _flush(feed, set(finished))
+        self._flush(feed, set(finished))
         for name in finished:
             self.record.tables[name].state = DONE
         finished.clear()
         self.record.save(self.store)
+
+    def _flush(self, feed: Changefeed, names: set[TableName]) -> None:
+        if self.arrow is not None:
+            self.arrow.flush(names)
+        _flush(feed, names)
 
     def _mark_started(self, order: list[TableName], name: TableName) -> None:
         """Record ``name`` as started before any of its rows can be durable, with the next pending tables in
@@ -257,9 +272,17 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
                  record.attempts, len(todo), len(record.tables), len(truncate))
     todo_infos = [info for n, t in sorted(record.tables.items()) if t.state != DONE
                   for info in [tracker.table(n)] if info is not None]
-    plans = sorted((TablePlan(info, facts.get(info.name, (0, ""))[0], record.tables[info.name].after)
+    plans = sorted((TablePlan(info, facts.get(info.name, (0, ""))[0], record.tables[info.name].after,
+                              _arrow_target(config, info, record.rows_ts))
                     for info in todo_infos), key=lambda p: -p.estimated_rows)
     return InitialSnapshot(store, record, point, plans, truncate, base_ts, options)
+
+
+def _arrow_target(config: ChangefeedConfig, info: TableInfo, rows_ts: int) -> ArrowTarget | None:
+    """Parquet takes a table's chunks as Arrow record batches unless the table is split into spans."""
+    if config.sink.protocol != "parquet" or str(info.name) in config.split_tables:
+        return None
+    return ArrowTarget(rows_ts, config.sink.output_old_value)
 
 
 def _continued(store: ObjectStore, config: ChangefeedConfig, info: TableInfo, old: TableState,

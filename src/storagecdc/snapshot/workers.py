@@ -10,18 +10,25 @@ worker answers, over a pipe: ``begin`` (start the snapshot transaction; on Maria
 corresponds to), ``rollback``, and ``read`` (a table, as ``rows`` messages of one chunk each, then
 ``done``); the pipe's buffer is the back-pressure, so memory holds a chunk or two per worker. A worker ends
 when its pipe closes (the changefeed stopped or died) or it is terminated.
+
+A table whose plan has an Arrow target (a Parquet sink) comes as ``batch`` messages instead, each followed by
+the chunk's record batch as Arrow IPC stream bytes (``snapshot.columnar`` builds it), which the changefeed's
+process maps without per-row work. A worker imports pyarrow and ``snapshot.columnar`` in a thread while it
+connects and waits for its first commands, so that its start-up does not wait for them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing.connection
 import socket
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pymysql
 
@@ -30,6 +37,9 @@ from storagecdc.model import TableName
 from storagecdc.snapshot.reader import Row, TablePlan, read_table
 from storagecdc.source.live import LiveSource
 from storagecdc.source.replication_uri import redact
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SESSION = (
     "SET SESSION time_zone = '+00:00'",  # TIMESTAMP values come back in UTC, as the binlog has them
@@ -66,6 +76,10 @@ def maria_snapshot_position(conn: pymysql.Connection[Any]) -> tuple[str, int]:
 
 def serve(pipe: multiprocessing.connection.Connection) -> None:
     """The worker process: the URI, then commands from the pipe until it closes."""
+    # pyarrow and ``snapshot.columnar`` take a good part of a second to import: a thread imports them while this
+    # thread connects and waits for commands; a ``read`` that needs them waits for that import to finish.
+    columnar = "storagecdc.snapshot.columnar"
+    threading.Thread(target=importlib.import_module, args=(columnar,), name="import", daemon=True).start()
     try:
         uri = pipe.recv()
         conn = open_reader(LiveSource(uri, None, blocking=False))
@@ -82,8 +96,15 @@ def serve(pipe: multiprocessing.connection.Connection) -> None:
                     pipe.send(("ok", None))
                 elif command[0] == "read":
                     plan, chunk_rows = command[1], command[2]
-                    for rows in read_table(conn, plan, chunk_rows):
-                        pipe.send(("rows", rows))
+                    if plan.arrow is None:
+                        for rows in read_table(conn, plan, chunk_rows):
+                            pipe.send(("rows", rows))
+                    else:
+                        from storagecdc.snapshot.columnar import BatchReader, to_ipc  # noqa: PLC0415 (see serve)
+
+                        for batch in BatchReader(conn, plan, chunk_rows, mariadb).batches():
+                            pipe.send(("batch", batch.num_rows))
+                            pipe.send_bytes(to_ipc(batch))
                     pipe.send(("done", None))
             except (pymysql.err.MySQLError, SourceError) as exc:
                 pipe.send(("error", str(exc)))
@@ -136,6 +157,15 @@ class Worker:
                               retryable=True) from None
         if kind == "error":
             raise SourceError(f"server {self._source}: snapshot read failed: {payload}", retryable=True)
+        if kind == "batch":
+            try:
+                data = self.pipe.recv_bytes()
+            except (EOFError, OSError):
+                raise SourceError(f"{self.name} ended unexpectedly (exit code {self._proc.poll()})",
+                                  retryable=True) from None
+            from storagecdc.snapshot.columnar import from_ipc  # noqa: PLC0415 (see serve)
+
+            return "batch", from_ipc(data)
         return str(kind), payload
 
     def close(self) -> None:
@@ -147,9 +177,13 @@ class Worker:
             self._proc.wait(10)
 
 
+Chunk: TypeAlias = "list[Row] | pa.RecordBatch"
+"""A chunk of rows: as rows, or as an Arrow record batch for a plan with an Arrow target."""
+
+
 def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
-                ) -> Iterator[tuple[TableName, list[Row] | None]]:
-    """Every plan's rows, ``(table, rows)`` chunk after chunk and ``(table, None)`` when a table is done;
+                ) -> Iterator[tuple[TableName, Chunk | None]]:
+    """Every plan's rows, ``(table, chunk)`` chunk after chunk and ``(table, None)`` when a table is done;
     each worker reads one table at a time, taking the next from ``plans`` (in order) when it is done."""
     todo = deque(plans)
     busy: dict[Any, tuple[Worker, TableName]] = {}
@@ -169,7 +203,7 @@ def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
                 kind, payload = worker.receive()
             except SourceError as exc:
                 raise SourceError(f"snapshot: reading {name}: {exc}", retryable=True) from None
-            if kind == "rows":
+            if kind in ("rows", "batch"):
                 yield name, payload
             elif kind == "done":
                 del busy[pipe]

@@ -6,14 +6,20 @@ Columns: ``_op`` (string ``I``/``U``/``D``), ``_commit_ts`` (int64), ``_commit_t
 the table version, so every file of a version has the same schema. Zero dates (strings in the model) are
 written as null. One Arrow table per file, written with ``pq.write_table``; the bytes depend only on the
 rows (no timestamps in the footer).
+
+Rows that arrive already columnar (an initial snapshot's, made Arrow data by its reader processes):
+``insert_batch`` builds the record batch the encoder would build for the same rows as one INSERT batch
+(``_seq`` from 0), and ``batch_chunk`` makes such a batch a ``Chunk`` for ``StorageTableWriter.append_chunk``.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -219,3 +225,27 @@ class ParquetEncoder:
         pq.write_table(table, out, compression=self._compression or "none")
         return out.getvalue()
 
+
+
+def insert_batch(schema: pa.Schema, data: Sequence[pa.Array], commit_ts: int,
+                 commit_time_ms: int = 0) -> pa.RecordBatch:
+    """The record batch of ``schema`` (``arrow_schema``) for the rows of ``data`` (the table's columns, in its
+    Arrow types) as one INSERT batch of the transaction ``commit_ts``: what ``encode`` makes of the same rows."""
+    n = len(data[0]) if data else 0
+    meta: list[pa.Array] = [
+        pa.repeat(pa.scalar("I", pa.string()), n),
+        pa.repeat(pa.scalar(commit_ts, pa.int64()), n),
+        pa.repeat(pa.scalar(commit_time_ms or ts_physical_ms(commit_ts), pa.timestamp("ms", tz="UTC")), n),
+        pa.array(np.arange(n, dtype=np.int64)),
+    ]
+    if schema.field(4).name == "_is_update":
+        meta.append(pa.repeat(pa.scalar(False, pa.bool_()), n))
+    return pa.RecordBatch.from_arrays([*meta, *data], schema=schema)
+
+
+def batch_chunk(batch: pa.RecordBatch, schema: pa.Schema) -> Chunk:
+    """A record batch of ``schema`` as an encoded chunk; a batch of another schema is a ``SinkError``."""
+    if not batch.schema.equals(schema):
+        raise SinkError(f"a record batch of schema {batch.schema} where {schema} was expected")
+    table = pa.Table.from_batches([batch])
+    return Chunk(table, table.num_rows, table.nbytes)
