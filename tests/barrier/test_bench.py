@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
+import io
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_barrier.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_barrier", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_barrier"] = module
-    spec.loader.exec_module(module)
-    return module
+from storagecdc.bench import barrier
+from storagecdc.bench.barrier import BarrierBenchOptions, run_barrier_bench, write_barrier_report
 
 
 def test_bench_smoke() -> None:
-    b = _bench()
-    ddl = b.bench_ddl(3)
+    ddl = barrier.bench_ddl(3)
     assert len(ddl) == 3 and all(total >= write >= 0 and cpu >= 0 for total, write, cpu in ddl)
-    assert len(b.bench_syncpoint(20, 2)) == 2
-    assert 0 < b.bench_memory(50) < 64 * 1024
+    assert len(barrier.bench_syncpoint(20, 2)) == 2
+    assert 0 < barrier.bench_memory(50) < 64 * 1024
+
+
+def test_report_names_every_part() -> None:
+    result = run_barrier_bench(BarrierBenchOptions(rounds=2, sizes=(5, 7), syncpoint_rounds=2, memory_dispatchers=20))
+    assert [sp.dispatchers for sp in result.syncpoints] == [5, 7]
+    assert all(len(sp.rounds) == 2 for sp in result.syncpoints)
+    out = io.StringIO()
+    write_barrier_report(result, out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("table DDL, 16 spans: p50 ")
+    assert lines[1].startswith("syncpoint, 5 dispatchers: p50 ") and "first round (lists the store)" in lines[1]
+    assert lines[3].startswith("memory per idle dispatcher: ")

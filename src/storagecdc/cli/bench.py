@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from storagecdc.bench import barrier
 from storagecdc.bench.decode import DecodeOptions, run_decode_bench, write_report
 from storagecdc.bench.e2e import E2EOptions, run_e2e_bench, write_e2e_report
 from storagecdc.bench.scale import ScaleOptions, run_scale_bench, write_scale_report
@@ -35,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     snapshot.add_argument("--repeat", type=_positive, default=1, help="runs of each; the median is reported")
     snapshot.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "storagecdc-bench",
                           help="where the server and the outputs live while it runs (default: %(default)s)")
+    barrier.add_arguments(sub.add_parser("barrier", help="barrier latency (table DDL, syncpoints), memory per "
+                                         "dispatcher", description=barrier.__doc__.splitlines()[0]))
     e2e = sub.add_parser("e2e", help="end-to-end rows/s, peak RSS, commit-to-visible latency, objects per 1,000 rows",
                          description="Binlog file -> Parquet/CSV on a local directory and moto's S3 server beside "
                          "mysql-replication; live latency; a 10,000-table workload (docs/performance.md).")
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_snapshot(args)
     if args.bench == "e2e":
         return _run_e2e(args)
+    if args.bench == "barrier":
+        return barrier.run(args, sys.stdout)
     if args.bench == "scale":
         return _run_scale(args)
     options = DecodeOptions(
