@@ -212,8 +212,9 @@ class Changefeed:
                 self.sink.write_checkpoint(self._published, force=True)
             self.sink.close()
             return self._published
-        for d in list(self._node.dispatchers.values()):
-            d.flush()
+        with self.sink.uploads.deferred():  # every table's files upload at once; durable at the block's end
+            for d in list(self._node.dispatchers.values()):
+                d.flush()
         self._advance_idle()
         self._settle()
         checkpoint = self._publish(force=True)
@@ -458,9 +459,10 @@ class Changefeed:
         if not force and now < self._next_tick:
             return
         self._next_tick = now + TICK_MS
-        for d in list(self._node.dispatchers.values()):
-            if isinstance(d, TableDispatcher):
-                d.maybe_flush(now)
+        with self.sink.uploads.deferred():  # due tables upload at once; durable before any checkpoint moves
+            for d in list(self._node.dispatchers.values()):
+                if isinstance(d, TableDispatcher):
+                    d.maybe_flush(now)
         self._advance_idle()
         self._publish(force=False)
 

@@ -1,7 +1,8 @@
 """The storage sink: ``sink.base.Sink`` over an ``ObjectStore``.
 
 - ``table_writer``: a ``StorageTableWriter`` for one (dispatcher, table, version); the encoder is built once
-  per table version (Parquet refuses metadata-column names here, at start).
+  per table version (Parquet refuses metadata-column names here, at start). Its files upload on the sink's
+  ``uploads`` pool (``worker-count`` threads, ``sink.uploads``), in a lane of its own.
 - ``write_table_schema`` / ``write_ddl``: schema files, create-only and idempotent (a key already written,
   by this process or an earlier one, is left as it is). The barrier protocol calls them before any data
   file of the new version exists.
@@ -9,7 +10,7 @@
 - ``write_checkpoint``: the root ``metadata``; never backwards (also across restarts: the stored value is
   read first), at most every ``checkpoint_interval_ms`` unless forced; a held-back value is written by the
   next call that may write, or by ``close``. ``fence`` (e.g. the owner lease's check) runs before each
-  checkpoint write.
+  checkpoint write. ``close`` also waits for the uploads in flight and stops the upload threads.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from storagecdc.sink.base import TableCut
 from storagecdc.sink.formats import TableEncoder, encoder_for
 from storagecdc.sink.options import SinkOptions
 from storagecdc.sink.syncpoint_cut import SyncpointCuts
+from storagecdc.sink.uploads import Uploads
 from storagecdc.sink.writer import Clock, StorageTableWriter, wall_clock_ms
 from storagecdc.storage import checkpoint, schema_file
 from storagecdc.storage.base import ObjectStore
@@ -52,10 +54,16 @@ class StorageSink:
         self._checkpoint_written_ms: int | None = None
         self._pending_checkpoint: int | None = None
         self._cuts = SyncpointCuts(store, options)
+        self._uploads = Uploads(options.worker_count, 2 * options.file_size)
 
     @property
     def store(self) -> ObjectStore:
         return self._store
+
+    @property
+    def uploads(self) -> Uploads:
+        """The upload pool of every writer of this sink (``deferred()`` batches many tables' flushes)."""
+        return self._uploads
 
     @property
     def options(self) -> SinkOptions:
@@ -67,7 +75,7 @@ class StorageSink:
         if encoder is None:
             encoder = self._encoders[key] = encoder_for(table, self._options)
         return StorageTableWriter(self._store, table, self._options, encoder, dispatcher_id=dispatcher_id,
-                                  clock=self._clock)
+                                  clock=self._clock, lane=self._uploads.lane())
 
     # -- block events ----------------------------------------------------------------------------------
 
@@ -136,7 +144,9 @@ class StorageSink:
         return self._checkpoint.current
 
     def close(self) -> None:
-        """Write a checkpoint that the interval held back. The store stays open (its owner closes it)."""
+        """Wait for the uploads in flight, then write a checkpoint that the interval held back. The store
+        stays open (its owner closes it)."""
+        self._uploads.close()
         if self._pending_checkpoint is not None:
             self.write_checkpoint(self._pending_checkpoint, force=True)
 
