@@ -1,17 +1,19 @@
 """Automatic splits end to end: a binlog written by the private MariaDB in which one table gets hot.
 
-The script (seeded, single session) first writes a little to every table, then hammers ``hot`` (inserts,
-updates, deletes, updates that move the primary key) in hundreds of transactions, alters ``hot`` while it
-is being written, and keeps writing a little to ``cold`` and to ``nokey`` (no primary key, hot too: it must
-stay whole). ``storagecdc run --split-rows-per-second`` on that binlog file splits ``hot`` inside its first
-table version; ``storagecdc consume`` into SQLite must equal the server, the run must give the same bytes
-twice, and a run stopped in the middle (gracefully, or by a crash after the split but before the checkpoint
-passed it) and resumed must replay to the server's state too.
+The script (seeded, single session, about 9 s with server-side sleeps) first writes a little to every
+table, then hammers ``hot`` (inserts, updates, deletes, updates that move the primary key) in hundreds of
+transactions, alters ``hot`` while it is being written, and keeps writing a little to ``cold`` and to
+``nokey`` (no primary key, hot too: it must stay whole). ``storagecdc run --split-rows-per-second`` with
+syncpoints every second on that binlog file splits ``hot`` inside its first table version; the syncpoints
+after the split name both the whole table's files and the spans'; ``storagecdc consume`` into SQLite must
+equal the server, the run must give the same bytes twice, and a run stopped in the middle (gracefully, or by
+a crash after the split but before the checkpoint passed it) and resumed must replay to the server's state.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,11 +85,14 @@ def workload(seed: int = 7) -> str:
                 stmts.append(f"DELETE FROM hot WHERE id = {key}")
         s.extend(["BEGIN", *stmts, "COMMIT"])
 
-    for i in range(1, 31):  # quiet start: every table a little
+    for i in range(1, 31):  # a quiet start of 3 s: every table a little
+        s.append("DO SLEEP(0.1)")
         hot_txn(2)
         s.append(f"INSERT INTO cold VALUES ({i}, 'c{i}')")
         s.append(f"INSERT INTO nokey VALUES ({i}, 'n{i}')")
-    for i in range(300):  # hot gets hot (and nokey with it)
+    for i in range(300):  # hot gets hot (and nokey with it): about 100 row changes per half second
+        if i % 25 == 0:
+            s.append("DO SLEEP(0.5)")  # from the split (i ~ 110) to the ALTER (i = 200) more than a second passes
         hot_txn(rnd.randrange(1, 8))
         if i % 25 == 0:
             s.append(f"UPDATE cold SET v = CONCAT(v, '!') WHERE id = {i // 25 + 1}")
@@ -138,6 +143,16 @@ def families(out: Path, table: str) -> dict[int, set[str]]:
     return out_families
 
 
+def marker_spans(out: Path, table: str, version: int) -> list[list[str]]:
+    """For every syncpoint marker, the dispatcher ids it names for ``table`` at ``version`` (in marker order)."""
+    out_ids = []
+    for path in sorted((out / "_storagecdc" / "syncpoint").glob("*.json")):
+        doc = json.loads(path.read_text())
+        entries = [t for t in doc["tables"] if t["table"] == table and t["version"] == version]
+        out_ids.append(sorted(span["dispatcher"] for t in entries for span in t["spans"]))
+    return out_ids
+
+
 def test_hot_table_splits_mid_version_replays_to_the_server_and_repeats_byte_for_byte(
     hot_binlog: tuple[Path, State], tmp_path: Path
 ) -> None:
@@ -151,6 +166,8 @@ def test_hot_table_splits_mid_version_replays_to_the_server_and_repeats_byte_for
     assert all("" not in ids for version, ids in hot.items() if version > first)  # the ALTERed version is split
     assert {ids for v in families(tmp_path / "a", "nokey").values() for ids in v} == {""}  # no key: whole
     assert {ids for v in families(tmp_path / "a", "cold").values() for ids in v} == {""}  # never hot
+    cut = marker_spans(tmp_path / "a", "hot", first)
+    assert [] in cut and any("" in ids and len(ids) > 1 for ids in cut)  # syncpoints after the split name both
     assert differences(replay(tmp_path / "a", tmp_path / "a.db"), server) == []
 
     run(source, tmp_path / "b")
