@@ -12,16 +12,16 @@ Three parts, one private MariaDB:
    load of small transactions (``LATENCY_ROWS_PER_TXN`` rows each, ``latency_rate`` rows/s, for
    ``latency_seconds``). A transaction's latency is from its COMMIT returning on the client to the first
    listing of the store (polled every ``POLL_SECONDS``) that shows the data file holding it.
-3. Many tables: ``tables`` tables, transactions touching 1-3 random tables with 1-3 rows each, replicated
-   live to Parquet on moto's S3 server. Data objects (listed) and PUT requests (moto's request log) per
-   1,000 rows, against a writer that writes one file per table per second (the distinct (table, second)
-   pairs of the commits).
+3. Many tables (``e2e_tables.py``): ``tables`` tables, transactions touching ``tables_statements_per_txn``
+   random tables with 1-3 rows each, replicated live to Parquet on moto's S3 server with the options a user
+   of many small tables sets (``min-file-size``, ``max-flush-interval``). Data objects (listed) and
+   requests (moto's request log) per 1,000 rows, against a writer that writes one file per table per
+   second (the distinct (table, second) pairs of the commits), and whether the replicator caught up.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import re
 import signal
 import statistics
@@ -40,10 +40,22 @@ from urllib.parse import urlencode
 import pyarrow.parquet as pq
 
 from storagecdc.bench.decode import BenchError, machine_lines, peer_live_rows
+from storagecdc.bench.e2e_tables import (
+    CATCH_UP_LIMIT_S,
+    TABLES_SINK_OPTIONS,
+    TablesLoad,
+    TablesResult,
+    count_objects,
+    create_tables,
+    metrics_port,
+    request_counts,
+    run_load,
+    wait_read,
+    write_tables_report,
+)
 from storagecdc.bench.workloads import WORKLOADS, WorkloadBinlog, ensure_binlogs, serve_binlogs
 from storagecdc.devtools.mariadb import REPLICATION_PASSWORD, REPLICATION_USER, MariaDBServer
 from storagecdc.devtools.s3servers import ACCESS_KEY, REGION, SECRET_KEY, free_port
-from storagecdc.storage import open_store
 from storagecdc.storage.s3 import create_bucket
 from storagecdc.storage.s3_options import S3Options
 
@@ -59,6 +71,12 @@ _CHILD = (
 )
 """``storagecdc`` in a child that prints its own peak RSS (``VmHWM``) last on stderr."""
 _REPLICATED = re.compile(r"replicated (\d+) rows")
+SERVER_SETTINGS: dict[str, str | int | None] = {
+    "innodb_file_per_table": "OFF", "table_open_cache": 20_000, "table_definition_cache": 20_000,
+    "innodb_buffer_pool_size": "256M", "innodb_log_file_size": "128M",
+}
+"""10,000 tables: with the test defaults (16 MiB buffer pool, 400 cached table definitions) the server
+manages about 500 single-table INSERTs/s and creating the tables takes 3 minutes; with these, 20,000/s."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +91,9 @@ class E2EOptions:
     tables: int = 10_000
     latency_rate: int = 5_000
     latency_seconds: float = 20.0
-    tables_txn_rate: int = 250
-    tables_seconds: float = 10.0
+    tables_txn_rate: int = 500
+    tables_seconds: float = 90.0
+    tables_statements_per_txn: int = 10
 
     def workload_rows(self, name: str) -> int:
         """sysbench gets ``rows``; the wide workloads a fifth of it (1M -> 200k)."""
@@ -107,25 +126,6 @@ class LatencyResult:
     p95: float
     p99: float
     max: float
-
-
-@dataclass(frozen=True, slots=True)
-class TablesResult:
-    tables: int
-    transactions: int
-    rows: int
-    replicated_rows: int
-    """Rows the replicator reported when stopped: fewer than ``rows`` when it had not caught up."""
-    seconds: float
-    data_objects: int
-    all_objects: int
-    puts: int
-    per_second_files: int
-    """Files a writer that writes one file per table per second would write: distinct (table, second)."""
-
-    def per_k(self, count: int) -> float:
-        """Per 1,000 replicated rows (the rows the objects hold)."""
-        return count * 1000 / self.replicated_rows if self.replicated_rows else 0.0
 
 
 @dataclass(slots=True)
@@ -178,11 +178,6 @@ class MotoProcess:
 
     def uri(self, prefix: str, protocol: str) -> str:
         return f"{self.store_uri(prefix)}&protocol={protocol}"
-
-    def puts(self, prefix: str) -> int:
-        """PUT requests for keys under ``prefix`` so far, from the request log."""
-        needle = f'"PUT /{BUCKET}/{prefix}/'.encode()
-        return sum(1 for line in self.log_path.read_bytes().splitlines() if needle in line)
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -303,9 +298,10 @@ class LiveRun:
 
 
 @contextmanager
-def _live_replicator(server: MariaDBServer, sink_uri: str, start: str) -> Iterator[LiveRun]:
+def _live_replicator(server: MariaDBServer, sink_uri: str, start: str, *extra: str) -> Iterator[LiveRun]:
     """A live ``storagecdc run`` from ``start``; stopped with SIGINT (it flushes, then exits 0) on leaving."""
-    args = ["run", "--source", _source_uri(server), "--sink-uri", sink_uri, "--start", start, "--no-progress"]
+    args = ["run", "--source", _source_uri(server), "--sink-uri", sink_uri, "--start", start, "--no-progress",
+            *extra]
     live = LiveRun(_spawn(args, _env(sink_uri, server)))
     try:
         yield live
@@ -406,64 +402,30 @@ def _visible_times(seen: dict[Path, float]) -> dict[int, float]:
 # -- 3. many tables -------------------------------------------------------------------------------------------
 
 
-def _create_tables(server: MariaDBServer, count: int) -> None:
-    statements = ["DROP DATABASE IF EXISTS bench_tables", "CREATE DATABASE bench_tables"]
-    statements += [f"CREATE TABLE bench_tables.t{i:05d} (id INT PRIMARY KEY, v INT NOT NULL)" for i in range(count)]
-    server.execute_script(";\n".join(statements))
-
-
 def measure_tables(server: MariaDBServer, moto: MotoProcess, options: E2EOptions,
                    progress: Callable[[str], None]) -> TablesResult:
-    progress(f"tables: creating {options.tables:,} tables")
-    _create_tables(server, options.tables)
+    load = TablesLoad(options.tables, options.tables_txn_rate, options.tables_seconds,
+                      options.tables_statements_per_txn)
+    progress(f"tables: creating {load.tables:,} tables")
+    create_tables(server, load.tables)
     start = _position(server)
     prefix = f"tables-{time.time_ns()}"
-    rng = random.Random(7)
-    next_id = [0] * options.tables
     pairs: set[tuple[int, int]] = set()
-    rows = txns = 0
-    conn = server.connect("bench_tables", autocommit=False)
-    try:
-        with _live_replicator(server, moto.uri(prefix, "parquet"), start) as live, conn.cursor() as cur:
-            progress(f"tables: {options.tables_txn_rate} transactions/s for {options.tables_seconds:.0f} s")
-            began = time.monotonic()
-            for _ in _paced(options.tables_txn_rate, options.tables_seconds):
-                touched = rng.sample(range(options.tables), rng.randint(1, 3))
-                for table in touched:
-                    count = rng.randint(1, 3)
-                    first = next_id[table]
-                    next_id[table] += count
-                    values = ",".join(f"({first + i},{i})" for i in range(count))
-                    cur.execute(f"INSERT INTO t{table:05d} VALUES {values}")
-                    rows += count
-                conn.commit()
-                txns += 1
-                second = int(time.time())
-                pairs.update((table, second) for table in touched)
-            elapsed = time.monotonic() - began
-            _settle(moto, prefix, live.proc, quiet=3.0)
-    finally:
-        conn.close()
-    store = open_store(moto.store_uri(prefix), {"access-key": ACCESS_KEY, "secret-access-key": SECRET_KEY})
-    try:
-        keys = [info.key for info in store.list()]
-    finally:
-        store.close()
-    data = sum(1 for key in keys if key.endswith(".parquet"))
-    return TablesResult(options.tables, txns, rows, live.rows, elapsed, data, len(keys), moto.puts(prefix),
-                        len(pairs))
-
-
-def _settle(moto: MotoProcess, prefix: str, proc: subprocess.Popen[bytes], quiet: float) -> None:
-    """Wait (at most 5 minutes) until the replicator has PUT nothing for ``quiet`` s after a flush interval."""
-    time.sleep(6.0)
-    last, still = moto.puts(prefix), time.monotonic()
-    deadline = time.monotonic() + 300
-    while time.monotonic() - still < quiet and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-        now = moto.puts(prefix)
-        if now != last:
-            last, still = now, time.monotonic()
+    port, metrics_url = metrics_port()
+    uri = f"{moto.uri(prefix, 'parquet')}&{TABLES_SINK_OPTIONS}"
+    with _live_replicator(server, uri, start, "--metrics-port", str(port)) as live:
+        progress(f"tables: {load.txn_rate} transactions/s of {load.statements_per_txn} tables for "
+                 f"{load.seconds:.0f} s")
+        done = run_load(server, load, _paced, pairs)
+        progress(f"tables: {done.rows:,} rows committed; waiting for the replicator to read them")
+        catch_up = wait_read(metrics_url, done.rows, CATCH_UP_LIMIT_S)
+        stopping = time.monotonic()
+    stop_seconds = time.monotonic() - stopping
+    data, objects = count_objects(moto.store_uri(prefix))
+    requests = request_counts(moto.log_path.read_bytes(), BUCKET, prefix)
+    return TablesResult(load.tables, done.transactions, done.rows, done.statements, live.rows, done.seconds,
+                        catch_up, stop_seconds, TABLES_SINK_OPTIONS, data, objects, requests["PUT"],
+                        requests["GET"], requests["HEAD"], len(pairs))
 
 
 # -- the run and the report -----------------------------------------------------------------------------------
@@ -473,7 +435,7 @@ def run_e2e_bench(options: E2EOptions, progress: Callable[[str], None] = lambda 
     options.work_dir.mkdir(parents=True, exist_ok=True)
     result = E2EResult()
     moto = MotoProcess(options.work_dir / "moto.log")
-    with MariaDBServer(settings={"innodb_file_per_table": "OFF"}) as server:
+    with MariaDBServer(settings=SERVER_SETTINGS) as server:
         moto.start()
         try:
             began = time.perf_counter()
@@ -527,18 +489,4 @@ def write_e2e_report(result: E2EResult, options: E2EOptions, command: str, out: 
         out.write("|---|---|---|---|\n")
         _row([f"{lat.p50:.2f}", f"{lat.p95:.2f}", f"{lat.p99:.2f}", f"{lat.max:.2f}"], out)
     if result.tables is not None:
-        t = result.tables
-        out.write(f"\n{t.tables:,} tables, live source to Parquet on moto's S3 server: {t.transactions:,} "
-                  f"transactions of 1-3 tables x 1-3 rows, {t.rows:,} rows over {t.seconds:.0f} s; the replicator "
-                  f"had replicated {t.replicated_rows:,} rows when stopped\n\n")
-        _row(["", "count", "per 1,000 rows"], out)
-        out.write("|---|---|---|\n")
-        _row(["data objects", f"{t.data_objects:,}", f"{t.per_k(t.data_objects):.1f}"], out)
-        _row(["all objects (schema, index, checkpoint...)", f"{t.all_objects:,}", f"{t.per_k(t.all_objects):.1f}"],
-             out)
-        _row(["PUT requests (moto's log)", f"{t.puts:,}", f"{t.per_k(t.puts):.1f}"], out)
-        baseline = t.per_second_files * 1000 / t.rows if t.rows else 0.0
-        _row(["one file per table per second (per 1,000 rows written)", f"{t.per_second_files:,}", f"{baseline:.1f}"],
-             out)
-        ratio = t.per_k(t.data_objects) / baseline if baseline else 0.0
-        out.write(f"\ndata objects per 1,000 rows ÷ one-file-per-table-per-second: {ratio:.2f}\n")
+        write_tables_report(result.tables, out)
