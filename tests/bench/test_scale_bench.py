@@ -73,8 +73,8 @@ def test_decoding_helpers_count_what_bench_decode_counts(binlog_fixtures: Path) 
     expected = storagecdc_file_rows(path)
     run = decode_files([path])
     assert run.rows == expected > 0
-    assert [(name, rows) for name, rows, _s in run.files] == [(path.name, expected)]
-    assert 0 < run.files[0][2] <= run.seconds and run.cpu_seconds > 0
+    assert [(f.name, f.rows) for f in run.files] == [(path.name, expected)]
+    assert 0 < run.files[0].seconds <= run.seconds and 0 < run.files[0].cpu_seconds <= run.cpu_seconds
     child = decode_in_child([path])
     assert child.rows == expected
     assert 0 < child.rss_before_kib <= child.rss_peak_kib < 1024 * 1024

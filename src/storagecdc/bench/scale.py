@@ -10,7 +10,8 @@ Each point is a prefix of the history: the fewest files, from the first, that re
 last point takes every file). Every run decodes a prefix in a fresh process (``spawn``) along the path of
 ``storagecdc decode`` and ``bench decode``'s ``storagecdc file`` reader: ``file_events`` over the list of
 files -> ``TransactionAssembler`` -> ``RowChanges`` with every value typed. It reports rows/s, MB/s (binlog
-bytes), the process's peak RSS (``VmHWM``) after imports and after the decode, and the time spent in each
+bytes), rows per CPU second of the decoding process (what other work on a shared machine changes least), the
+process's peak RSS (``VmHWM``) after imports and after the decode, and the wall and CPU time spent in each
 file, so that the rate of the last files of a long decode can be compared with the first. Runs go point by
 point in turn, ``repeat`` rounds, and medians are reported, so a change of the machine's load hits every
 point alike. With ``e2e``, ``storagecdc run`` of the first and the last point to Parquet on a local
@@ -168,42 +169,51 @@ def ensure_history(options: ScaleOptions, progress: Callable[[str], None]) -> Hi
 # -- decoding ---------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class FileRun:
+    """One file of a decode: its rows, and the wall and CPU seconds from its first row change to the next
+    file's first."""
+
+    name: str
+    rows: int
+    seconds: float
+    cpu_seconds: float
+
+
 @dataclass(slots=True)
 class DecodeRun:
-    """One decode of a prefix: rows, wall and CPU seconds, (file name, rows, seconds) per file, peak RSS in KiB."""
+    """One decode of a prefix: rows, wall and CPU seconds, the same per file, peak RSS in KiB."""
 
     rows: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     """The process's CPU time of the decode: what other work on a shared machine changes least."""
-    files: list[tuple[str, int, float]] = field(default_factory=list)
+    files: list[FileRun] = field(default_factory=list)
     rss_before_kib: int = 0
     rss_peak_kib: int = 0
 
 
 def decode_files(paths: Sequence[Path]) -> DecodeRun:
-    """Decode ``paths`` in order (every value typed) as ``storagecdc decode`` does, timing each file: a file's
-    time runs from the first row change of it to the first of the next file."""
+    """Decode ``paths`` in order (every value typed) as ``storagecdc decode`` does, timing each file."""
     counter = EventCounter()
     assembler = TransactionAssembler(SchemaOptions().tracker_factory)
     run = DecodeRun()
     current, file_rows = "", 0
-    cpu = time.process_time()
     start = mark = time.perf_counter()
+    cpu_start = cpu_mark = time.process_time()
     for change in assembler.feed(file_events(list(paths), counter)):
         if type(change) is RowChanges:
             if counter.file != current:
-                now = time.perf_counter()
+                now, cpu = time.perf_counter(), time.process_time()
                 if current:
-                    run.files.append((current, file_rows, now - mark))
-                current, file_rows, mark = counter.file, 0, now
+                    run.files.append(FileRun(current, file_rows, now - mark, cpu - cpu_mark))
+                current, file_rows, mark, cpu_mark = counter.file, 0, now, cpu
             file_rows += len(change.rows)
             run.rows += len(change.rows)
-    end = time.perf_counter()
+    end, cpu_end = time.perf_counter(), time.process_time()
     if current:
-        run.files.append((current, file_rows, end - mark))
-    run.seconds = end - start
-    run.cpu_seconds = time.process_time() - cpu
+        run.files.append(FileRun(current, file_rows, end - mark, cpu_end - cpu_mark))
+    run.seconds, run.cpu_seconds = end - start, cpu_end - cpu_start
     return run
 
 
@@ -285,9 +295,10 @@ class PointResult:
     def imports_mib(self) -> float:
         return max(r.rss_before_kib for r in self.decodes) / 1024
 
-    def file_rates(self) -> list[float]:
-        """Rows/s of each file of this prefix, the median over the runs."""
-        return [statistics.median(r.files[i][1] / r.files[i][2] for r in self.decodes)
+    def file_rates(self, *, cpu: bool = False) -> list[float]:
+        """Rows per (wall or CPU) second of each file of this prefix, the median over the runs."""
+        return [statistics.median(f.rows / (f.cpu_seconds if cpu else f.seconds) for r in self.decodes
+                                  for f in [r.files[i]])
                 for i in range(len(self.decodes[0].files))]
 
 
@@ -327,7 +338,7 @@ def _points(history: History, options: ScaleOptions) -> list[PointResult]:
 def _check(points: list[PointResult], history: History) -> None:
     """Every run of a point decodes the same rows, as many as its files hold in the decode of the largest
     point; the whole history decodes to the rows sysbench wrote."""
-    per_file = {name: rows for name, rows, _s in points[-1].decodes[0].files}
+    per_file = {f.name: f.rows for f in points[-1].decodes[0].files}
     for point in points:
         rows = {r.rows for r in point.decodes}
         expected = sum(per_file.get(p.name, 0) for p in point.files)
@@ -407,10 +418,11 @@ def write_scale_report(result: ScaleResult, options: ScaleOptions, command: str,
             _row([f"{len(p.files)} file(s)", f"{p.bytes / MB:,.0f}", f"{p.rows:,}", f"{seconds:.2f}",
                   f"{p.rows / seconds:,.0f}", f"{p.bytes / MB / seconds:.1f}", f"{p.rows / seconds / base:.3f}",
                   f"{max(p.e2e_rss_kib) / 1024:.0f}"], out)
-    rates = points[-1].file_rates()
-    out.write(f"\nWithin the decode of the largest point, rows/s per file (median over runs): first "
-              f"{rates[0]:,.0f}, last {rates[-1]:,.0f}, slowest {min(rates):,.0f}, fastest {max(rates):,.0f}; "
-              f"second half ÷ first half {_halves(rates):.3f}\n")
+    out.write("\nWithin the decode of the largest point, file by file (median over runs):\n\n")
+    for what, rates in (("rows/s", points[-1].file_rates()), ("rows per CPU s", points[-1].file_rates(cpu=True))):
+        out.write(f"- {what}: first file {rates[0]:,.0f}, last {rates[-1]:,.0f}, slowest {min(rates):,.0f}, "
+                  f"fastest {max(rates):,.0f}; median of the second half of the files ÷ of the first half "
+                  f"{_halves(rates):.3f}\n")
     ratio = result.ratio()
     verdict = "met" if ratio >= 0.9 else "not met"
     out.write(f"\nDecode rate of the largest point ({points[-1].bytes / MB:,.0f} MB) ÷ that of the first "
