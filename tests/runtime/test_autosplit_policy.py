@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storagecdc.cli import build_parser
 from storagecdc.cli.run import _overrides
@@ -58,6 +60,24 @@ def test_time_going_backwards_counts_in_the_newest_bucket() -> None:
     assert w.rate(5_000) == 10.0
     assert w.rate(6_000) == 10.0
     assert w.rate(7_000) == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-2_000, 15_000), st.integers(0, 50)), max_size=60))
+def test_rate_matches_a_recount_of_every_batch(steps: list[tuple[int, int]]) -> None:
+    """Against a brute-force recount: each batch counts in its second (or the newest one if time went back),
+    and the rate at any time is the sum of the batches of the last five seconds over five."""
+    w = RateWindow(window_ms=5_000, bucket_ms=1_000)
+    counted: list[tuple[int, int]] = []
+    now = newest = 0
+    for delta, rows in steps:
+        at = max(0, now + delta)
+        newest = max(newest, at // 1000)
+        if rows:
+            w.add(at, rows)
+            counted.append((newest, rows))
+        now = max(now, at)
+        assert w.rate(now) == sum(r for b, r in counted if b > newest - 5) / 5
 
 
 def test_window_must_be_a_multiple_of_the_bucket() -> None:

@@ -12,8 +12,6 @@ Counting is per row batch, not per row: ``observe`` adds a batch's row count to 
 
 from __future__ import annotations
 
-from collections import deque
-
 from storagecdc.model import TableName, ts_physical_ms
 
 WINDOW_MS = 10_000
@@ -25,44 +23,52 @@ BUCKET_MS = 1_000
 class RateWindow:
     """Rows per second over the last ``window_ms`` of (commit-ts) time, in buckets of ``bucket_ms``.
 
-    Time only moves forward: a batch older than the newest bucket is counted in the newest bucket. Before a
-    whole window has passed the rate is still taken over the full window (a conservative start: a short burst
-    at the beginning of a stream does not look like a sustained rate).
+    A ring of per-bucket counts (a few hundred bytes per table). Time only moves forward: a batch older than
+    the newest bucket is counted in the newest bucket. Before a whole window has passed the rate is still
+    taken over the full window (a conservative start: a short burst at the beginning of a stream does not
+    look like a sustained rate).
     """
 
-    __slots__ = ("_bucket_ms", "_buckets", "_span", "_total", "_window_ms")
+    __slots__ = ("_bucket_ms", "_counts", "_newest", "_total", "_window_ms")
 
     def __init__(self, window_ms: int = WINDOW_MS, bucket_ms: int = BUCKET_MS) -> None:
         if bucket_ms < 1 or window_ms < bucket_ms or window_ms % bucket_ms:
             raise ValueError(f"window {window_ms} ms must be a positive multiple of the bucket {bucket_ms} ms")
         self._window_ms = window_ms
         self._bucket_ms = bucket_ms
-        self._span = window_ms // bucket_ms
-        self._buckets: deque[list[int]] = deque()
-        """[bucket number, rows] pairs, oldest first, at most ``_span`` of them."""
+        self._counts = [0] * (window_ms // bucket_ms)
+        self._newest: int | None = None
+        """The newest bucket number counted (buckets are ``time // bucket_ms``)."""
         self._total = 0
 
     def add(self, now_ms: int, rows: int) -> None:
         """Count ``rows`` at time ``now_ms``."""
-        bucket = now_ms // self._bucket_ms
-        buckets = self._buckets
-        if buckets and bucket <= buckets[-1][0]:
-            buckets[-1][1] += rows
-        else:
-            buckets.append([bucket, rows])
-            self._expire(bucket)
+        self._advance(now_ms // self._bucket_ms)
+        newest = self._newest
+        assert newest is not None
+        self._counts[newest % len(self._counts)] += rows
         self._total += rows
 
     def rate(self, now_ms: int) -> float:
         """Rows per second over the window that ends at ``now_ms``."""
-        self._expire(now_ms // self._bucket_ms)
+        self._advance(now_ms // self._bucket_ms)
         return self._total * 1000 / self._window_ms
 
-    def _expire(self, bucket: int) -> None:
-        buckets = self._buckets
-        oldest = bucket - self._span + 1
-        while buckets and buckets[0][0] < oldest:
-            self._total -= buckets.popleft()[1]
+    def _advance(self, bucket: int) -> None:
+        """Make ``bucket`` the newest, emptying the buckets that leave the window on the way."""
+        newest = self._newest
+        if newest is not None and bucket <= newest:
+            return
+        counts = self._counts
+        if newest is None or bucket - newest >= len(counts):
+            counts[:] = [0] * len(counts)
+            self._total = 0
+        else:
+            for b in range(newest + 1, bucket + 1):
+                slot = b % len(counts)
+                self._total -= counts[slot]
+                counts[slot] = 0
+        self._newest = bucket
 
 
 class AutoSplitPolicy:
@@ -81,13 +87,13 @@ class AutoSplitPolicy:
         self.rows_per_second = rows_per_second
         self.parts = parts
         self.window_ms = window_ms
-        self._windows: dict[TableName, RateWindow] = {}
+        self._windows: dict[TableName, RateWindow | None] = {}
+        """Watched tables; the window is made at the first row (idle tables cost a dict entry)."""
         self._recent: set[TableName] = set()
         """Tables observed since the last ``due``: only they can have crossed the threshold."""
 
     def watch(self, table: TableName) -> None:
-        if table not in self._windows:
-            self._windows[table] = RateWindow(self.window_ms)
+        self._windows.setdefault(table, None)
 
     def unwatch(self, table: TableName) -> None:
         self._windows.pop(table, None)
@@ -98,10 +104,14 @@ class AutoSplitPolicy:
 
     def observe(self, table: TableName, commit_ts: int, rows: int) -> None:
         """Count a batch of ``rows`` row changes of a watched ``table`` at ``commit_ts``."""
-        window = self._windows.get(table)
-        if window is not None:
-            window.add(ts_physical_ms(commit_ts), rows)
-            self._recent.add(table)
+        windows = self._windows
+        if table not in windows:
+            return
+        window = windows[table]
+        if window is None:
+            window = windows[table] = RateWindow(self.window_ms)
+        window.add(ts_physical_ms(commit_ts), rows)
+        self._recent.add(table)
 
     def due(self, commit_ts: int) -> list[tuple[TableName, float]]:
         """The watched tables whose rate at ``commit_ts`` exceeds the threshold, with that rate, by name."""
@@ -110,7 +120,8 @@ class AutoSplitPolicy:
         now = ts_physical_ms(commit_ts)
         out = []
         for table in sorted(self._recent):
-            rate = self._windows[table].rate(now)
+            window = self._windows[table]
+            rate = 0.0 if window is None else window.rate(now)
             if rate > self.rows_per_second:
                 out.append((table, rate))
         self._recent.clear()
