@@ -12,7 +12,7 @@ Counting is per row batch, not per row: ``observe`` adds a batch's row count to 
 
 from __future__ import annotations
 
-from storagecdc.model import TableName, ts_physical_ms
+from storagecdc.model import TSO_LOGICAL_BITS, TableName, ts_physical_ms
 
 WINDOW_MS = 10_000
 """The length of the sliding window the rate is measured over."""
@@ -41,13 +41,16 @@ class RateWindow:
         """The newest bucket number counted (buckets are ``time // bucket_ms``)."""
         self._total = 0
 
-    def add(self, now_ms: int, rows: int) -> None:
-        """Count ``rows`` at time ``now_ms``."""
-        self._advance(now_ms // self._bucket_ms)
+    def add(self, now_ms: int, rows: int) -> int:
+        """Count ``rows`` at time ``now_ms``; the rows now in the window."""
+        bucket = now_ms // self._bucket_ms
+        if bucket != self._newest:
+            self._advance(bucket)
         newest = self._newest
         assert newest is not None
         self._counts[newest % len(self._counts)] += rows
         self._total += rows
+        return self._total
 
     def rate(self, now_ms: int) -> float:
         """Rows per second over the window that ends at ``now_ms``."""
@@ -87,42 +90,39 @@ class AutoSplitPolicy:
         self.rows_per_second = rows_per_second
         self.parts = parts
         self.window_ms = window_ms
-        self._windows: dict[TableName, RateWindow | None] = {}
-        """Watched tables; the window is made at the first row (idle tables cost a dict entry)."""
-        self._recent: set[TableName] = set()
-        """Tables observed since the last ``due``: only they can have crossed the threshold."""
+        self._windows: dict[TableName, RateWindow] = {}
+        self._limit = rows_per_second * window_ms // 1000
+        """The threshold as rows in a full window (above it, the rate is above ``rows_per_second``)."""
+        self._hot: set[TableName] = set()
+        """Tables whose window went above the limit since the last ``due`` (rows only raise it: time passing
+        only lowers it, so a table can cross only when it is observed)."""
 
     def watch(self, table: TableName) -> None:
-        self._windows.setdefault(table, None)
+        if table not in self._windows:
+            self._windows[table] = RateWindow(self.window_ms)
 
     def unwatch(self, table: TableName) -> None:
         self._windows.pop(table, None)
-        self._recent.discard(table)
+        self._hot.discard(table)
 
     def watching(self, table: TableName) -> bool:
         return table in self._windows
 
     def observe(self, table: TableName, commit_ts: int, rows: int) -> None:
         """Count a batch of ``rows`` row changes of a watched ``table`` at ``commit_ts``."""
-        windows = self._windows
-        if table not in windows:
-            return
-        window = windows[table]
-        if window is None:
-            window = windows[table] = RateWindow(self.window_ms)
-        window.add(ts_physical_ms(commit_ts), rows)
-        self._recent.add(table)
+        window = self._windows.get(table)
+        if window is not None and window.add(commit_ts >> TSO_LOGICAL_BITS, rows) > self._limit:
+            self._hot.add(table)
 
     def due(self, commit_ts: int) -> list[tuple[TableName, float]]:
         """The watched tables whose rate at ``commit_ts`` exceeds the threshold, with that rate, by name."""
-        if not self._recent:
+        if not self._hot:
             return []
         now = ts_physical_ms(commit_ts)
         out = []
-        for table in sorted(self._recent):
-            window = self._windows[table]
-            rate = 0.0 if window is None else window.rate(now)
+        for table in sorted(self._hot):
+            rate = self._windows[table].rate(now)
             if rate > self.rows_per_second:
                 out.append((table, rate))
-        self._recent.clear()
+        self._hot.clear()
         return out
