@@ -1,8 +1,8 @@
 """Snapshot chunks as Arrow record batches (``snapshot.columnar``): the text way gives exactly the record batches
 the Parquet encoder makes of the row way's rows, for every column type, NULLs, long values and values that
 break the line format (those chunks are read again as rows); tables without a text form and without a key
-take the row way. Without a server: ``insert_batch`` equals the encoder's output and ``append_chunk`` cuts
-files like ``append``."""
+take the row way; key ranges let two readers share a table. Without a server: ``insert_batch`` equals the
+encoder's output and ``append_chunk`` cuts files like ``append``."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from storagecdc.sink.formats.parquet import ParquetEncoder, batch_chunk, insert_
 from storagecdc.sink.options import SinkOptions
 from storagecdc.sink.writer import StorageTableWriter
 from storagecdc.snapshot.columnar import BatchReader, from_ipc, text_chunks, to_ipc
-from storagecdc.snapshot.reader import ArrowTarget, TablePlan, read_table
-from storagecdc.snapshot.workers import open_reader
+from storagecdc.snapshot.point import take_point
+from storagecdc.snapshot.reader import ArrowTarget, TablePlan, key_ranges, read_table
+from storagecdc.snapshot.workers import open_reader, read_tables
 from storagecdc.source.live import LiveSource
 from storagecdc.source.stream import SchemaOptions
 from storagecdc.storage import open_store
@@ -182,3 +183,36 @@ def test_append_chunk_cuts_files_at_the_file_size(tmp_path: Path) -> None:
     assert ids == list(range(1000))
     with pytest.raises(Exception, match="schema"):
         batch_chunk(insert_batch(encoder.schema, data, TS).select([0, 1, 2, 3, 4]), encoder.schema)
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("arrow", [False, True], ids=["rows", "arrow"])
+def test_key_ranges_let_two_readers_share_a_table_in_key_order(mariadb: MariaDBServer, mariadb_db: str,
+                                                               conn: Any, arrow: bool) -> None:
+    mariadb.execute_script("CREATE TABLE r (id BIGINT PRIMARY KEY, v INT);"
+                           "INSERT INTO r SELECT CAST(seq AS SIGNED) * 3 - 1000, seq FROM seq_1_to_5000",
+                           database=mariadb_db)
+    info = _info(conn, mariadb_db, "r")
+    target = ArrowTarget(TS, False) if arrow else None
+    for after, first in ((None, -997), ((6000,), 6002)):
+        plan = TablePlan(info, 2000, after=after, arrow=target)  # the estimate is off: ranges still cover all
+        pieces = key_ranges(conn, [plan], 100)
+        assert len(pieces) == 20 and pieces[0].after == after and pieces[-1].upto is None
+        point = take_point(LiveSource(mariadb.uri(), None, blocking=False), mariadb.uri(), 2)
+        try:
+            got = list(read_tables(point.workers, pieces, 100))
+        finally:
+            point.close()
+        assert got[-1] == (info.name, None)
+        chunks = [chunk for _, chunk in got[:-1] if chunk is not None]
+        assert len(chunks) == len(got) - 1
+        ids = [row[0] if isinstance(row, tuple) else row["id"] for chunk in chunks
+               for row in (chunk if isinstance(chunk, list) else chunk.to_pylist())]
+        assert ids == list(range(first, 14001, 3))
+
+
+def test_a_key_range_bounds_the_chunk_queries() -> None:
+    plan = TablePlan(_SMALL, 0, after=(10,), upto=20)
+    assert plan.integer_key
+    assert plan.first_chunk_sql() == "SELECT `id`, `v` FROM `db`.`t` WHERE `id` <= 20 ORDER BY `id`"
+    assert plan.next_chunk_sql() == "SELECT `id`, `v` FROM `db`.`t` WHERE ((`id` > %s)) AND `id` <= 20 ORDER BY `id`"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pymysql.cursors
@@ -48,6 +48,9 @@ def _utc(value: Any) -> Any:
 _CONVERTERS: dict[str, Converter] = {"FLOAT": _float32, "BIT": _bit, "TIMESTAMP": _utc}
 
 
+_INTEGERS = frozenset({"TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT"})
+
+
 def _ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
@@ -70,10 +73,18 @@ class TablePlan:
     """Read only the rows after this key (an interrupted snapshot continued)."""
     arrow: ArrowTarget | None = None
     """Set: the reader sends Arrow record batches (``snapshot.columnar``) instead of rows."""
+    upto: int | None = None
+    """Read only the rows up to this key (a key range of a table with an integer key: ``key_ranges``)."""
 
     @property
     def keyed(self) -> bool:
         return bool(self.info.pk_indexes)
+
+    @property
+    def integer_key(self) -> bool:
+        """Whether the key is one integer column (so that it can be split into ranges)."""
+        pk = self.info.pk_indexes
+        return len(pk) == 1 and self.info.columns[pk[0]].type_name in _INTEGERS
 
     def select_list(self) -> str:
         return ", ".join(f"CAST({_ident(c.name)} AS DOUBLE)" if c.type_name == "FLOAT" else _ident(c.name)
@@ -81,7 +92,9 @@ class TablePlan:
 
     def first_chunk_sql(self, select: str | None = None) -> str:
         """The first chunk (no LIMIT) of ``select`` (the columns by default)."""
-        return f"SELECT {select or self.select_list()} FROM {self.info.name.quoted()}{self._order()}"
+        bound = self._upto()
+        where = f" WHERE {bound}" if bound else ""
+        return f"SELECT {select or self.select_list()} FROM {self.info.name.quoted()}{where}{self._order()}"
 
     def next_chunk_sql(self, select: str | None = None) -> str:
         """The chunk after a key: parameters are the key's values, as often as the condition names them."""
@@ -91,10 +104,18 @@ class TablePlan:
             equal = [f"{c} = %s" for c in pk[:i]]
             terms.append("(" + " AND ".join([*equal, f"{pk[i]} > %s"]) + ")")
         where = " OR ".join(terms)
+        bound = self._upto()
+        if bound:
+            where = f"({where}) AND {bound}"
         return f"SELECT {select or self.select_list()} FROM {self.info.name.quoted()} WHERE {where}{self._order()}"
 
     def next_chunk_args(self, key: Row) -> list[Any]:
         return [v for i in range(len(key)) for v in key[: i + 1]]
+
+    def _upto(self) -> str:
+        if self.upto is None:
+            return ""
+        return f"{_ident(self.info.columns[self.info.pk_indexes[0]].name)} <= {int(self.upto)}"
 
     def _order(self) -> str:
         if not self.keyed:
@@ -160,6 +181,38 @@ def streamed_chunks(conn: pymysql.Connection[Any], plan: TablePlan, chunk_rows: 
             if not rows:
                 return
             yield rows
+
+
+def key_ranges(conn: pymysql.Connection[Any], plans: list[TablePlan], chunk_rows: int) -> list[TablePlan]:
+    """``plans`` with each table of an integer key and more than two chunks' worth of rows cut into key ranges
+    of about ``chunk_rows`` rows (from its keys' least and greatest values and its row estimate), in key order,
+    so that several readers can read one table. The first range starts after ``after``, the last has no end:
+    the ranges cover the table whatever the bounds are by the time it is read."""
+    out: list[TablePlan] = []
+    for plan in plans:
+        pieces = -(-plan.estimated_rows // chunk_rows)
+        if not plan.integer_key or pieces < 3:
+            out.append(plan)
+            continue
+        key = _ident(plan.info.columns[plan.info.pk_indexes[0]].name)
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT MIN({key}), MAX({key}) FROM {plan.info.name.quoted()}")
+            low, high = cur.fetchone() or (None, None)
+        if low is None or high is None:
+            out.append(plan)
+            continue
+        start = int(low) if plan.after is None else max(int(low), int(plan.after[0]) + 1)
+        span = int(high) - start + 1
+        pieces = min(pieces, span)
+        if pieces < 2:
+            out.append(plan)
+            continue
+        bounds = [start - 1 + span * i // pieces for i in range(1, pieces)]
+        afters: list[Row | None] = [plan.after, *((b,) for b in bounds)]
+        uptos: list[int | None] = [*bounds, None]
+        out.extend(replace(plan, estimated_rows=plan.estimated_rows // pieces, after=a, upto=u)
+                   for a, u in zip(afters, uptos, strict=True))
+    return out
 
 
 def table_facts(conn: pymysql.Connection[Any], schemas: list[str]) -> dict[TableName, tuple[int, str]]:

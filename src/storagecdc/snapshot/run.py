@@ -49,7 +49,7 @@ from storagecdc.snapshot.arrow_sink import ArrowTables
 from storagecdc.snapshot.durable import continuable, durable_max_key, has_rows
 from storagecdc.snapshot.point import ConsistentPoint, take_point
 from storagecdc.snapshot.progress import SnapshotProgress, watch
-from storagecdc.snapshot.reader import ArrowTarget, TablePlan, same_columns, table_facts
+from storagecdc.snapshot.reader import ArrowTarget, TablePlan, key_ranges, same_columns, table_facts
 from storagecdc.snapshot.state import DONE, PENDING, STARTED, SnapshotRecord, TableState
 from storagecdc.snapshot.workers import read_tables
 from storagecdc.source.live import LiveSource
@@ -146,7 +146,8 @@ class InitialSnapshot:
         saved = time.monotonic()
         finished: list[TableName] = []
         arrow = self.arrow = ArrowTables(feed)
-        for name, rows in read_tables(self.point.workers, self.plans, self.options.chunk_rows):
+        pieces = key_ranges(self.point.meta, self.plans, self.options.chunk_rows)
+        for name, rows in read_tables(self.point.workers, pieces, self.options.chunk_rows):
             state = record.tables[name]
             if rows is None:
                 finished.append(name)

@@ -26,7 +26,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -184,8 +184,16 @@ Chunk: TypeAlias = "list[Row] | pa.RecordBatch"
 def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
                 ) -> Iterator[tuple[TableName, Chunk | None]]:
     """Every plan's rows, ``(table, chunk)`` chunk after chunk and ``(table, None)`` when a table is done;
-    each worker reads one table at a time, taking the next from ``plans`` (in order) when it is done."""
+    each worker reads one plan at a time, taking the next from ``plans`` (in order) when it is done.
+
+    Consecutive plans of one table are its key ranges (``reader.key_ranges``), in key order: several workers
+    read them at once, but a table's chunks are yielded in key order (a worker whose range is not the table's
+    first unfinished one is not read from; it blocks once the pipe's buffer is full, holding about a chunk)."""
     todo = deque(plans)
+    left = Counter(p.info.name for p in plans)
+    """Plans not done, per table."""
+    order: dict[TableName, deque[Worker]] = {}
+    """The workers reading a table's plans, in the plans' order."""
     busy: dict[Any, tuple[Worker, TableName]] = {}
 
     def assign(worker: Worker) -> None:
@@ -193,11 +201,12 @@ def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
             plan = todo.popleft()
             worker.send("read", plan, chunk_rows)
             busy[worker.pipe] = (worker, plan.info.name)
+            order.setdefault(plan.info.name, deque()).append(worker)
 
     for worker in workers:
         assign(worker)
     while busy:
-        for pipe in multiprocessing.connection.wait(list(busy)):
+        for pipe in multiprocessing.connection.wait([q[0].pipe for q in order.values()]):
             worker, name = busy[pipe]
             try:
                 kind, payload = worker.receive()
@@ -207,6 +216,10 @@ def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
                 yield name, payload
             elif kind == "done":
                 del busy[pipe]
-                yield name, None
+                order[name].popleft()
+                left[name] -= 1
+                if not left[name]:
+                    del order[name]
+                    yield name, None
                 assign(worker)
 
