@@ -22,9 +22,9 @@ import itertools
 import logging
 import secrets
 from abc import ABC, abstractmethod
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from storagecdc.dispatcher.router import parse_table
 from storagecdc.errors import BarrierProtocolError
@@ -62,8 +62,19 @@ GUARD_REPORT_ACTUAL_ACTION = True
 """TiCDC #4331 guard: a re-reported DONE names the action actually completed, not the one requested."""
 
 
+_last_key: tuple[BlockEvent | None, BlockKey] = (None, BlockKey(0))
+"""The last event's key: every dispatcher blocked by one event asks for the same key (one tuple, rebound
+atomically, so threads share it safely)."""
+
+
 def block_key(event: BlockEvent) -> BlockKey:
-    return BlockKey(event.commit_ts, isinstance(event, SyncPointEvent))
+    global _last_key
+    last = _last_key
+    if last[0] is event:
+        return last[1]
+    key = BlockKey(event.commit_ts, isinstance(event, SyncPointEvent))
+    _last_key = (event, key)
+    return key
 
 
 _SYNCPOINT_INFLUENCE = Influence(Scope.ALL, needs_trigger=True)
@@ -113,7 +124,8 @@ class BlockingDispatcher(ABC):
         """Every event with commit-ts <= this is durable (DML) or finished (block events) here."""
         self._emit = emit
         self._pending: _Pending | None = None
-        self._completed: OrderedDict[BlockKey, Action] = OrderedDict()
+        self._completed: dict[BlockKey, Action] = {}
+        """The last finished events, oldest first (a plain dict keeps insertion order and is smaller)."""
         self._dirty = False
         self._resolved_ts = start_ts + 1
 
@@ -234,8 +246,8 @@ class BlockingDispatcher(ABC):
         self._apply(p.event)
         self._pending = None
         self._completed[p.key] = action
-        while len(self._completed) > _COMPLETED_KEEP:
-            self._completed.popitem(last=False)
+        if len(self._completed) > _COMPLETED_KEEP:
+            del self._completed[next(iter(self._completed))]
         self.checkpoint_ts = max(self.checkpoint_ts, p.key.commit_ts)
         self._emit(self._done(p.key, action))
 
@@ -261,6 +273,7 @@ def write_block_event(sink: Sink, event: BlockEvent, cut: tuple[CutEntry, ...]) 
         sink.write_ddl(event)
 
 
+_NO_FILES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 _table_name = functools.lru_cache(maxsize=1 << 16)(parse_table)
 """``parse_table`` remembered: a syncpoint names every table, every time."""
 
@@ -279,7 +292,7 @@ def syncpoint_cut(cut: tuple[CutEntry, ...]) -> tuple[dict[TableName, dict[str, 
         name = _table_name(c.table)
         if j == i + 1:
             spans[name] = {c.file_id: c.last_index}
-            files = {c.file_id: c.files} if c.files else {}
+            files = {c.file_id: c.files} if c.files else _NO_FILES
             known[name] = TableCut(c.version, (c.file_id,), files, ((c.file_id, c.instance),) if c.instance else ())
         else:
             part = cut[i:j]

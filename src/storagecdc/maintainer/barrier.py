@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from storagecdc.maintainer.registry import DispatcherEntry, SpanRegistry
 from storagecdc.messages import (
+    HASH_SPACE,
     TRIGGER_ID,
     Ack,
     Action,
@@ -51,6 +53,8 @@ from storagecdc.messages import (
 )
 
 log = logging.getLogger(__name__)
+
+_REPORT_TABLE = operator.attrgetter("span.table")
 
 GUARD_LIVE_REPORTERS_ONLY = True
 """TiCDC #4398 guard: reports from dispatchers no longer in the topology are ignored (and an elected
@@ -292,10 +296,17 @@ class Barrier:
         t = ev.key.commit_ts
         if self._needs_trigger(ev.influence) and TRIGGER_ID not in ev.reports:
             return False
+        whole: set[str] = set()
         reported: dict[str, list[tuple[int, int]]] = {}
         for r in ev.reports.values():
-            reported.setdefault(r.span.table, []).append((r.span.lo, r.span.hi))
+            span = r.span
+            if span.lo == 0 and span.hi == HASH_SPACE:
+                whole.add(span.table)  # an unsplit table's one span covers it
+            else:
+                reported.setdefault(span.table, []).append((span.lo, span.hi))
         for table in self._required_tables(ev.influence):
+            if table in whole:
+                continue
             ranges = reported.get(table, [])
             if covers_whole(ranges):
                 continue
@@ -320,35 +331,36 @@ class Barrier:
     def _cut(self, ev: PendingEvent) -> tuple[CutEntry, ...]:
         if not ev.key.is_syncpoint:
             return ()
-        tables: dict[str, tuple[int, list[BlockStatus]]] = {}
-        for r in ev.reports.values():
-            table = r.span.table
-            if table:
-                known = tables.get(table)
-                if known is None:
-                    tables[table] = (r.table_version, [r])
-                else:
-                    known[1].append(r)
-                    if r.table_version > known[0]:
-                        tables[table] = (r.table_version, known[1])
+        reports = sorted(ev.reports.values(), key=_REPORT_TABLE)  # a table's reports become adjacent
+        history_of = self._registry.file_indexes
         out: list[CutEntry] = []
-        for table in sorted(tables):
-            version, reports = tables[table]
-            # Spans merged or split away earlier in this version wrote files of the cut too.
-            history = self._registry.file_indexes(table, version)
-            if len(reports) == 1 and not history:
-                r = reports[0]
-                out.append(CutEntry(table, version, r.file_id, r.last_file_index, r.files, r.instance))
+        i, n = 0, len(reports)
+        while i < n:
+            r = reports[i]
+            table = r.span.table
+            j = i + 1
+            while j < n and reports[j].span.table == table:
+                j += 1
+            if not table:  # the table trigger
+                i = j
                 continue
-            entries = {r.file_id: CutEntry(table, version, r.file_id, r.last_file_index, r.files, r.instance)
-                       for r in reports}
-            for f, index in history.items():
-                e = entries.get(f)
-                if e is None:
-                    entries[f] = CutEntry(table, version, f, index)
-                elif index > e.last_index:
-                    e.last_index = index
-            out += [entries[f] for f in sorted(entries)]
+            group = reports[i:j]
+            version = max(g.table_version for g in group) if j > i + 1 else r.table_version
+            # Spans merged or split away earlier in this version wrote files of the cut too.
+            history = history_of(table, version)
+            if j == i + 1 and (not history or (len(history) == 1 and history.get(r.file_id, 0) <= r.last_file_index)):
+                out.append(CutEntry(table, version, r.file_id, r.last_file_index, r.files, r.instance))
+            else:
+                entries = {g.file_id: CutEntry(table, version, g.file_id, g.last_file_index, g.files, g.instance)
+                           for g in group}
+                for f, index in history.items():
+                    e = entries.get(f)
+                    if e is None:
+                        entries[f] = CutEntry(table, version, f, index)
+                    elif index > e.last_index:
+                        e.last_index = index
+                out += [entries[f] for f in sorted(entries)]
+            i = j
         return tuple(out)
 
     def _send_action(self, ev: PendingEvent, action: Action, targets: list[str]) -> None:

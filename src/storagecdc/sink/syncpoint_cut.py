@@ -17,7 +17,6 @@ commit-ts, so storage holds exactly the cut. Two ways to know the files:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 from storagecdc.errors import ConsumerError
 from storagecdc.model import TableName
@@ -44,19 +43,11 @@ _SCHEMA_FILE_MARK = f"/{META_DIR}/schema_"
 
 Slot = tuple[str, str]
 """(span id, data directory key prefix) of a data file."""
-
-
-@dataclass(slots=True)
-class _Known:
-    """One table's files as this sink knows them: version -> slot -> key of the slot's last data file."""
-
-    versions: dict[int, dict[Slot, str]] = field(default_factory=dict)
-    writers: tuple[tuple[str, int], ...] | None = None
-    """The span instances that reported at the last marker built here (None: not reported yet)."""
-    json: bytes | None = None
-    """The table's part of the last marker, None after its files changed."""
-    shape: tuple[int, tuple[str, ...]] = (0, ())
-    """(version, span ids) of ``json``."""
+Key = tuple[str, str]
+"""A table as (schema, table): a tuple of strings hashes in C, and containers of only such tuples, strings and
+ints are left alone by the garbage collector (the cache of 10,000 tables is then no work for it)."""
+Files = dict[int, dict[Slot, str]]
+"""version -> slot -> key of the slot's last data file."""
 
 
 class SyncpointCuts:
@@ -65,8 +56,13 @@ class SyncpointCuts:
     def __init__(self, store: ObjectStore, options: SinkOptions) -> None:
         self._store = store
         self._separator = DateSeparator(options.date_separator)
-        self._tables: dict[TableName, _Known] | None = None
-        """None until the first marker with reports lists the store."""
+        self._files: dict[Key, Files] | None = None
+        """Per table, the last file of every (span, directory) of its current and newer versions; None until
+        the first marker with reports lists the store."""
+        self._writers: dict[Key, tuple[tuple[str, int], ...]] = {}
+        """The span instances that reported at the last marker built here."""
+        self._parts: dict[Key, tuple[tuple[int, tuple[str, ...]], bytes]] = {}
+        """(version, span ids) and the table's part of the last marker; dropped when its files change."""
         self.listings = 0
         """Listings made so far (whole store or one table each): what the reports saved is visible in tests."""
 
@@ -79,62 +75,65 @@ class SyncpointCuts:
         if len(known) != len(cut):
             missing = sorted(str(name) for name in cut if name not in known)
             raise ValueError(f"syncpoint {commit_ts}: the reports name other tables than the cut {missing[:5]}")
-        items = sorted(known.items(), key=_order)
-        tables = self._tables
-        if tables is None:
-            tables = self._tables = self._list_all()
-            entries = [tables.get(name) for name, _ in items]
+        items = sorted(((name.schema, name.table), name, k) for name, k in known.items())
+        writers, parts = self._writers, self._parts
+        files = self._files
+        if files is None:
+            files = self._files = self._list_all()
         else:
-            entries = [tables.get(name) for name, _ in items]
-            stale = [i for i, e in enumerate(entries) if e is None or e.writers != items[i][1].writers]
+            stale = [(key, name) for key, name, k in items if writers.get(key) != k.writers]
             if len(stale) > RELIST_ONE_BY_ONE:
-                tables = self._tables = self._list_all()
-                entries = [tables.get(name) for name, _ in items]
+                files = self._files = self._list_all()
             else:
-                for i in stale:
-                    name = items[i][0]
-                    entries[i] = tables[name] = self._list_table(name)
-        parts = []
-        for (name, k), found in zip(items, entries, strict=True):
-            entry = found if found is not None else tables.setdefault(name, _Known())
-            entry.writers = k.writers
-            slots = entry.versions.get(k.version)
+                for key, name in stale:
+                    files[key] = self._list_table(name)
+        out = []
+        for key, name, k in items:
+            writers[key] = k.writers
+            versions = files.get(key)
+            if versions is None:
+                versions = files[key] = {}
+            slots = versions.get(k.version)
             if slots is None:
-                slots = entry.versions[k.version] = {}
-            for span, keys in k.files.items():
-                for key in keys:
+                slots = versions[k.version] = {}
+            for span, last_keys in k.files.items():
+                for last in last_keys:
                     # The reporting writer is the only live writer of its span, and it resumed past every
                     # existing file of each directory it wrote: its key is that slot's last.
-                    slot = (span, key[:key.rfind("/") + 1])
-                    if slots.get(slot) != key:
-                        slots[slot] = key
-                        entry.json = None
-            if len(entry.versions) > 1:
-                entry.versions = {v: s for v, s in entry.versions.items() if v >= k.version}
+                    slot = (span, last[:last.rfind("/") + 1])
+                    if slots.get(slot) != last:
+                        slots[slot] = last
+                        parts.pop(key, None)
+            if len(versions) > 1:
+                files[key] = {v: s for v, s in versions.items() if v >= k.version}
             shape = (k.version, k.spans)
-            if entry.json is None or entry.shape != shape:
+            part = parts.get(key)
+            if part is None or part[0] != shape:
                 table = SyncpointTable(name, k.version, _by_span(k.spans, slots.items()))
-                entry.json, entry.shape = table_json(table), shape
-            parts.append(entry.json)
-        if len(tables) != len(cut):
-            self._forget_gone(commit_ts, known)
-        return b'{"commit-ts":%d,"tables":[%s]}' % (commit_ts, b",".join(parts))
+                part = parts[key] = (shape, table_json(table))
+            out.append(part[1])
+        if len(files) != len(items) or len(writers) != len(items):
+            self._forget_gone(commit_ts, {key for key, _, _ in items})
+        return b'{"commit-ts":%d,"tables":[%s]}' % (commit_ts, b",".join(out))
 
     # -- what reports cannot tell: listings ----------------------------------------------------------
 
-    def _list_all(self) -> dict[TableName, _Known]:
+    def _list_all(self) -> dict[Key, Files]:
         self.listings += 1
+        self._parts.clear()
         return self._collect(self._store.list(""))
 
-    def _list_table(self, name: TableName) -> _Known:
+    def _list_table(self, name: TableName) -> Files:
         self.listings += 1
+        key = (name.schema, name.table)
+        self._parts.pop(key, None)
         prefix = f"{encode_segment(name.schema)}/{encode_segment(name.table)}/"
-        return self._collect(self._store.list(prefix)).get(name) or _Known()
+        return self._collect(self._store.list(prefix)).get(key) or {}
 
-    def _collect(self, infos: Iterable[ObjectInfo]) -> dict[TableName, _Known]:
+    def _collect(self, infos: Iterable[ObjectInfo]) -> dict[Key, Files]:
         """The last data file of every (table, version, span, directory) among the listed objects."""
-        out: dict[TableName, _Known] = {}
-        indexes: dict[tuple[TableName, int, Slot], int] = {}
+        out: dict[Key, Files] = {}
+        indexes: dict[tuple[Key, int, Slot], int] = {}
         for info in infos:
             key = info.key
             if _META in key:
@@ -142,27 +141,28 @@ class SyncpointCuts:
             f = _data_file(key, self._separator)
             if f is None:
                 continue
-            name = TableName(f.dir.schema, f.dir.table)
+            table = (f.dir.schema, f.dir.table)
             slot = (f.dispatcher_id or "", key[:key.rfind("/") + 1])
-            at = (name, f.dir.version, slot)
+            at = (table, f.dir.version, slot)
             if indexes.get(at, 0) < f.index:
                 indexes[at] = f.index
-                entry = out.get(name)
-                if entry is None:
-                    entry = out[name] = _Known()
-                entry.versions.setdefault(f.dir.version, {})[slot] = key
+                out.setdefault(table, {}).setdefault(f.dir.version, {})[slot] = key
         return out
 
-    def _forget_gone(self, commit_ts: int, known: Mapping[TableName, TableCut]) -> None:
-        """Tables not in this cut (dropped) need none of their versions up to ``commit_ts`` again."""
-        tables = self._tables
-        assert tables is not None
-        for name in [n for n in tables if n not in known]:
-            entry = tables[name]
-            entry.writers = None
-            entry.versions = {v: s for v, s in entry.versions.items() if v > commit_ts}
-            if not entry.versions:
-                del tables[name]
+    def _forget_gone(self, commit_ts: int, cut: set[Key]) -> None:
+        """Tables not in this cut (dropped) need none of their versions up to ``commit_ts`` again, and their
+        next report must be checked against storage."""
+        files = self._files
+        assert files is not None
+        for key in [k for k in files if k not in cut]:
+            newer = {v: s for v, s in files[key].items() if v > commit_ts}
+            if newer:
+                files[key] = newer
+            else:
+                del files[key]
+        for key in [k for k in self._writers if k not in cut]:
+            del self._writers[key]
+            self._parts.pop(key, None)
 
     # -- the listing-only marker -------------------------------------------------------------------------
 
@@ -213,10 +213,6 @@ def table_json(t: SyncpointTable) -> bytes:
         "version": t.version,
         "spans": [{"dispatcher": span, "files": sorted(files)} for span, files in sorted(t.spans.items())],
     })
-
-
-def _order(item: tuple[TableName, TableCut]) -> tuple[str, str]:
-    return item[0].schema, item[0].table
 
 
 def _by_span(spans: Iterable[str], slots: Iterable[tuple[Slot, str]]) -> dict[str, tuple[str, ...]]:
