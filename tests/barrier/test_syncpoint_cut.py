@@ -13,7 +13,11 @@ from typing import ClassVar
 
 import pytest
 
-from storagecdc.model import TableInfo, TableName
+from storagecdc.dispatcher.block import syncpoint_cut
+from storagecdc.dispatcher.router import Span
+from storagecdc.dispatcher.table_dispatcher import TableDispatcher
+from storagecdc.messages import BlockStatus, CutEntry, Message
+from storagecdc.model import ColumnInfo, Op, RowChanges, SyncPointEvent, TableInfo, TableName, make_ts
 from storagecdc.sim.runner import SIM_OPTIONS, run_seed
 from storagecdc.sink.base import Sink, TableCut
 from storagecdc.sink.options import SinkOptions
@@ -57,6 +61,7 @@ def test_reported_markers_equal_listed_markers_under_faults() -> None:
 
 OPTS = SinkOptions(protocol="csv", date_separator="none")
 T = TableName("db", "t")
+DAY_MS = 86_400_000
 
 
 def _sink(store: MemoryStore) -> StorageSink:
@@ -109,3 +114,32 @@ def test_a_cut_without_reports_for_a_table_is_refused() -> None:
     s = _sink(MemoryStore("cut"))
     with pytest.raises(ValueError, match="other tables than the cut"):
         s.write_syncpoint(200, {T: {"": 0}}, {})
+
+
+def test_a_span_reports_its_last_file_in_every_date_directory() -> None:
+    """With date directories a span writes several directories per version; its WAITING names the last
+    file of each, and the marker from those reports equals the listed one."""
+    store = MemoryStore("days")
+    options = SinkOptions(protocol="csv", date_separator="day", include_commit_ts=True)
+    sink = StorageSink(store, options, clock=lambda: 0, checkpoint_interval_ms=0)
+    info = TableInfo(T, (ColumnInfo("id", "INT", nullable=False, is_pk=True),), make_ts(DAY_MS))
+    sent: list[Message] = []
+    d = TableDispatcher(Span(T), info, sink, info.version, sent.append)
+    for day, rows in ((1, 2), (2, 1), (1, 0)):  # two files on day 1, one on day 2
+        for i in range(rows):
+            d.append(RowChanges(info, Op.INSERT, make_ts(day * DAY_MS + 1000 + i), [(day * 10 + i,)]))
+            d.flush()
+    t = make_ts(3 * DAY_MS)
+    d.block(SyncPointEvent(t))
+    [waiting] = [m for m in sent if isinstance(m, BlockStatus)]
+    assert [k.rsplit("/", 2)[1:] for k in waiting.files] == [
+        ["1970-01-02", "CDC00000000000000000002.csv"], ["1970-01-03", "CDC00000000000000000001.csv"]]
+    cut = (CutEntry(waiting.span.table, waiting.table_version, waiting.file_id, waiting.last_file_index,
+                    waiting.files, waiting.instance),)
+    spans, known = syncpoint_cut(cut)
+    listed = SyncpointCuts(store, options).marker(t, spans)
+    assert SyncpointCuts(store, options).marker(t, spans, known) == listed
+    cuts = SyncpointCuts(store, options)
+    cuts.marker(t, spans, known)
+    assert cuts.marker(t + 1, spans, known) == listed.replace(b'"commit-ts":%d' % t, b'"commit-ts":%d' % (t + 1))
+    assert cuts.listings == 1

@@ -33,8 +33,9 @@ class TableDispatcher(BlockingDispatcher):
         # before any dispatcher starts at that version, is kept); later versions' files are the DDL writer's.
         sink.write_table_schema(table)
         self._writer: TableWriter = sink.table_writer(table, self._file_id)
-        self._files: tuple[str, ...] | None = ()
-        """The writer's last key per directory, None when it may have written since they were taken."""
+        self._files: tuple[int, tuple[str, ...]] | None = (0, ())
+        """(writer's last index, its last key per directory) when taken; None after anything that may write
+        (a file finishing its upload later changes the index)."""
 
     def append(self, changes: RowChanges) -> None:
         """Buffer a batch of this span's rows (the router already sliced it)."""
@@ -74,13 +75,13 @@ class TableDispatcher(BlockingDispatcher):
                 self._writer.close()
                 self.table = t
                 self._writer = self._sink.table_writer(t, self._file_id)
-                self._files = ()
+                self._files = (0, ())
 
     def cut_fields(self) -> tuple[int, str, int]:
         return self.table.version, self._file_id or "", self._writer.last_file_index()
 
     def cut_files(self) -> tuple[str, ...]:
-        files = self._files
-        if files is None:
-            files = self._files = self._writer.last_file_keys()
-        return files
+        taken, last = self._files or (-1, ()), self._writer.last_file_index()
+        if taken[0] != last:
+            taken = self._files = (last, self._writer.last_file_keys())
+        return taken[1]
