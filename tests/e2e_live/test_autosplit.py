@@ -24,6 +24,7 @@ from storagecdc.config import load_config
 from storagecdc.devtools.mariadb import MariaDBServer
 from storagecdc.model import ChangeEvent, TxnCommit
 from storagecdc.runtime.changefeed import Changefeed
+from storagecdc.runtime.replicate import replicate
 from storagecdc.runtime.resume import ResumeRecord, read_resume
 from storagecdc.runtime.source import open_source
 from storagecdc.storage import LocalStore, parse_data_file_key
@@ -215,3 +216,19 @@ def test_stopped_in_the_middle_and_resumed_replays_to_the_server(
     last: ResumeRecord | None = read_resume(LocalStore(out))
     assert last is not None and last.auto_splits == first.auto_splits
     assert differences(replay(out, tmp_path / "db.sqlite"), server) == []
+
+
+def test_initial_snapshot_rows_do_not_count_as_traffic(
+    mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path
+) -> None:
+    """3,000 snapshot rows share one commit-ts (300 rows/s over the window if they counted): no split."""
+    mariadb.execute(f"CREATE TABLE `{mariadb_db}`.big (id INT PRIMARY KEY, v VARCHAR(20))")
+    values = ", ".join(f"({i}, 'v{i}')" for i in range(3000))
+    mariadb.execute(f"INSERT INTO `{mariadb_db}`.big VALUES {values}")
+    out = tmp_path / "out"
+    cfg = load_config(None, source=mariadb.uri(), sink_uri=f"{out.as_uri()}?{QUERY}",
+                      overrides={"snapshot": "initial", "filter": [f"{mariadb_db}.*"], "split_rows_per_second": RATE})
+    result = replicate(cfg, until="now")
+    assert result.counters.rows == 3000
+    assert result.counters.auto_splits == 0
+    assert {ids for v in families(out, "big").values() for ids in v} == {""}

@@ -110,9 +110,18 @@ def test_policy_names_only_watched_tables_above_the_threshold() -> None:
 def test_policy_asks_only_about_tables_observed_since_the_last_boundary() -> None:
     policy = AutoSplitPolicy(rows_per_second=10, parts=2, window_ms=1_000)
     policy.watch(HOT)
-    policy.observe(HOT, ts(0), 50)
-    assert policy.due(ts(0)) == [(HOT, 50.0)]
-    assert policy.due(ts(1)) == []  # nothing new since: no rescan of every table per transaction
+    policy.observe(HOT, ts(1_000), 50)
+    assert policy.due(ts(1_000)) == [(HOT, 50.0)]
+    assert policy.due(ts(1_000, 1)) == []  # nothing new since: no rescan of every table per transaction
+
+
+def test_rows_at_or_below_the_quiet_commit_ts_do_not_count() -> None:
+    policy = AutoSplitPolicy(rows_per_second=10, parts=2, window_ms=1_000, quiet_until=ts(5_000, 1))
+    policy.watch(HOT)
+    policy.observe(HOT, ts(5_000, 1), 1_000_000)  # an initial snapshot's rows
+    assert policy.due(ts(5_000, 1)) == []
+    policy.observe(HOT, ts(5_000, 2), 11)
+    assert policy.due(ts(5_000, 2)) == [(HOT, 11.0)]
 
 
 def test_policy_rejects_nonsense() -> None:

@@ -82,7 +82,9 @@ class AutoSplitPolicy:
     boundary; a table that is due is split and no longer watched.
     """
 
-    def __init__(self, rows_per_second: int, parts: int, window_ms: int = WINDOW_MS) -> None:
+    def __init__(self, rows_per_second: int, parts: int, window_ms: int = WINDOW_MS, *, quiet_until: int = 0) -> None:
+        """Rows at or below the commit-ts ``quiet_until`` are not counted (an initial snapshot's rows: all at one
+        commit-ts, they are the table's size, not its traffic)."""
         if rows_per_second < 1:
             raise ValueError(f"rows_per_second must be positive, got {rows_per_second}")
         if parts < 2:
@@ -90,6 +92,7 @@ class AutoSplitPolicy:
         self.rows_per_second = rows_per_second
         self.parts = parts
         self.window_ms = window_ms
+        self._quiet_until = quiet_until
         self._windows: dict[TableName, RateWindow] = {}
         self._limit = rows_per_second * window_ms // 1000
         """The threshold as rows in a full window (above it, the rate is above ``rows_per_second``)."""
@@ -111,7 +114,9 @@ class AutoSplitPolicy:
     def observe(self, table: TableName, commit_ts: int, rows: int) -> None:
         """Count a batch of ``rows`` row changes of a watched ``table`` at ``commit_ts``."""
         window = self._windows.get(table)
-        if window is not None and window.add(commit_ts >> TSO_LOGICAL_BITS, rows) > self._limit:
+        if window is None or commit_ts <= self._quiet_until:
+            return
+        if window.add(commit_ts >> TSO_LOGICAL_BITS, rows) > self._limit:
             self._hot.add(table)
 
     def due(self, commit_ts: int) -> list[tuple[TableName, float]]:

@@ -123,8 +123,10 @@ class Changefeed:
         clock: Callable[[], int] = wall_clock_ms,
         start_ts: int | None = None,
         auto_splits: tuple[AutoSplit, ...] = (),
+        snapshot_ts: int = 0,
     ) -> None:
-        """``auto_splits`` are the resume record's: the automatic splits of the run being resumed."""
+        """``auto_splits`` are the resume record's: the automatic splits of the run being resumed.
+        ``snapshot_ts``: the commit-ts of an initial snapshot's rows, which the automatic split does not count."""
         hooks = _HOOKS.get()
         if hooks is not None:
             store = hooks.wrap_store(store)
@@ -156,7 +158,7 @@ class Changefeed:
         self._next_sync = 0
         self._stopping = False
         rate = config.split_rows_per_second
-        policy = AutoSplitPolicy(rate, config.split_number) if rate else None
+        policy = AutoSplitPolicy(rate, config.split_number, quiet_until=snapshot_ts) if rate else None
         self._splits = AutoSplits(policy, auto_splits, start_ts or 0)
         if hooks is not None:
             hooks.started(self)

@@ -68,7 +68,7 @@ def replicate(config: ChangefeedConfig, *, until: str | None = None, handle_sign
             raise
         splits = resume.auto_splits if resume is not None and snapshot is None else ()
         feed = Changefeed(config, store, source.assembler, source_name=source.name, start_ts=start_ts,
-                          auto_splits=splits)
+                          auto_splits=splits, snapshot_ts=record.rows_ts if record is not None else 0)
         changes: Iterator[ChangeEvent] = source.changes
         if record is not None and state is not None and record.reread_until():
             changes = drop_before(changes, state.position, record.reread_until())
