@@ -216,3 +216,10 @@ def test_a_key_range_bounds_the_chunk_queries() -> None:
     assert plan.integer_key
     assert plan.first_chunk_sql() == "SELECT `id`, `v` FROM `db`.`t` WHERE `id` <= 20 ORDER BY `id`"
     assert plan.next_chunk_sql() == "SELECT `id`, `v` FROM `db`.`t` WHERE ((`id` > %s)) AND `id` <= 20 ORDER BY `id`"
+
+
+def test_mysql_reads_time_and_json_as_rows() -> None:
+    for col in (ColumnInfo("t", "TIME", scale=2), ColumnInfo("j", "JSON")):
+        info = TableInfo(TableName("db", "t"), (ColumnInfo("id", "INT", is_pk=True), col), 5)
+        assert text_chunks(info, mariadb=True) is not None
+        assert text_chunks(info, mariadb=False) is None

@@ -22,7 +22,7 @@ INT family, DECIMAL, YEAR   the column (the server's text is exact)
 DOUBLE                      the column (the server prints the shortest text that reads back exactly)
 FLOAT                       ``CAST(c AS DOUBLE)`` (the exact 32-bit value), narrowed to float32
 BIT                         ``CAST(c AS UNSIGNED)``
-TIME                        ``CAST(TIME_TO_SEC(c) * 1000000 AS SIGNED)``: microseconds
+TIME                        ``CAST(TIME_TO_SEC(c) * 1000000 AS SIGNED)``: microseconds (MariaDB; MySQL: rows)
 DATE, DATETIME, TIMESTAMP   the column (TIMESTAMP in the session's UTC); zero and partly zero dates null
 text, ENUM, SET             the column, ``CONVERT(c USING utf8mb4)`` unless it is utf8mb4 already
 JSON                        the column, on MariaDB only (its JSON is text); MySQL: rows
@@ -119,7 +119,7 @@ def _column(col: ColumnInfo, mariadb: bool) -> _Column | None:
         return _Column(f"CAST({q} AS DOUBLE)", pa.float64(), lambda a: a.cast(pa.float32(), safe=False), False)
     if kind is V.Kind.BIT:
         return _Column(f"CAST({q} AS UNSIGNED)", pa.uint64(), None, False)
-    if kind is V.Kind.TIME:
+    if kind is V.Kind.TIME and mariadb:  # MariaDB's TIME_TO_SEC keeps the fraction
         return _Column(f"CAST(TIME_TO_SEC({q}) * 1000000 AS SIGNED)", pa.int64(),
                        lambda a: a.view(pa.duration("us")), False)
     if kind in (V.Kind.DATE, V.Kind.DATETIME, V.Kind.TIMESTAMP):
