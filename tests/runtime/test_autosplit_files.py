@@ -106,6 +106,19 @@ def test_same_binlog_splits_the_same_way_byte_for_byte(tmp_path: Path) -> None:
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
 
 
+def test_an_odd_number_of_spans_gives_the_ids_split_tables_would(
+    tmp_path: Path, unsplit: dict[str, list[tuple[object, ...]]]
+) -> None:
+    out = tmp_path / "out"
+    assert replicate(config(out, split_number=3)).counters.auto_splits == 3
+    static = tmp_path / "static"
+    replicate(load_config(None, source=str(DEMO), sink_uri=f"file://{static}?{CSV}",
+                          overrides={"split_tables": ["shop.orders=3"]}))
+    ids = {d for _, d in commit_ts_by_family(out, "orders") if d}
+    assert ids and ids <= {d for _, d in commit_ts_by_family(static, "orders")}
+    assert replayed(out, tmp_path / "db.sqlite") == unsplit
+
+
 def test_threshold_above_every_rate_splits_nothing(tmp_path: Path) -> None:
     result = replicate(config(tmp_path / "out", split_rows_per_second=1_000))
     assert result.counters.auto_splits == 0
