@@ -104,3 +104,16 @@ def test_a_cached_history_is_measured_and_reported(binlog_fixtures: Path, tmp_pa
 
     (directory / "manifest.json").write_text(json.dumps({**manifest, "sizes": [1]}))
     assert cached_history(directory) is None  # a file of another size: generated again
+
+
+@pytest.mark.mariadb
+def test_a_small_history_is_generated_rotated_and_decoded(tmp_path: Path) -> None:
+    options = ScaleOptions(tmp_path, size_mb=3, file_mb=1, points_mb=(1, 3), repeat=1, e2e=False)
+    result = run_scale_bench(options)  # raises BenchError when a decode misses a row sysbench wrote
+    history = result.history
+    assert (history.tables, history.rows) == (1, 7_800) and history.seconds > 0
+    assert len(history.files) >= 2  # rotated at 1 MiB (a file ends at the first commit past it)
+    assert all(p.parent == history_dir(options) for p in history.files)
+    assert [len(p.files) for p in result.points] == [len(history.prefix(1)), len(history.files)]
+    assert result.points[-1].rows == history.rows
+    assert cached_history(history_dir(options)) == history.__class__(history.files, 7_800, 1, 0.0)
