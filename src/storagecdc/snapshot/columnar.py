@@ -285,6 +285,6 @@ def to_ipc(batch: pa.RecordBatch) -> pa.Buffer:
     return out.getvalue()
 
 
-def from_ipc(data: bytes) -> pa.RecordBatch:
+def from_ipc(data: bytes | bytearray) -> pa.RecordBatch:
     """The record batch of ``to_ipc``'s bytes (no copy)."""
-    return pa.ipc.open_stream(data).read_next_batch()
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_next_batch()

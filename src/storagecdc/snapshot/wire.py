@@ -3,8 +3,8 @@
 pymysql builds a packet object, a row tuple and a decoded value per row; a snapshot reader that has the server
 format each row as one text value (``snapshot.columnar``) needs only the bytes. ``query_lines`` sends the
 query through pymysql (which also reads the result header and the column definition, and raises the server's
-errors), reads the row packets of the text protocol into one buffer (from the connection's own buffered
-reader, so the connection is left at the end of the result, ready for the next query), and turns that buffer
+errors), reads the row packets of the text protocol into one buffer (from the connection's own buffered reader, so
+the connection is left at the end of the result, ready for the next query), and turns that buffer
 into lines in place: the first byte of each row packet's header becomes a line break and the rest of the
 header and the value's length prefix become ``FILLER`` bytes. So per row the only Python work is reading a
 packet length; the rows are never sliced or copied one by one. A value therefore starts with ``FILLER``
@@ -64,14 +64,14 @@ def query_lines(connection: pymysql.Connection[Any], sql: str) -> Lines | None:
 def _packets(rfile: Any) -> tuple[bytearray, list[int], int, bool]:
     """The row packets up to the EOF packet: the buffer, where each row starts, where the rows end, and whether
     every row is one packet with a plain (non-NULL, shorter than 16 MiB) value."""
-    buf = bytearray()
+    buf = bytearray(_READ)
+    have = 0
     starts: list[int] = []
     add = starts.append
     pos = 0
     plain = True
     continued = False
     while True:
-        have = len(buf)
         while pos + 5 <= have:
             size = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
             first = buf[pos + 4]
@@ -81,6 +81,7 @@ def _packets(rfile: Any) -> tuple[bytearray, list[int], int, bool]:
                         break
                     if pos + 4 + size != have:
                         raise ValueError(f"{have - pos - 4 - size} bytes after the end of the result")
+                    del buf[have:]
                     return buf, starts, pos, plain
                 if not continued and first == 0xFF:
                     if pos + 4 + size > have:
@@ -93,10 +94,13 @@ def _packets(rfile: Any) -> tuple[bytearray, list[int], int, bool]:
             else:
                 add(pos)
             pos += 4 + size
-        data = rfile.read1(_READ)
+        data = rfile.read1(_READ)  # what the reader holds, else one read of the socket
         if not data:
             raise ValueError("the server closed the connection in the middle of a result")
-        buf += data
+        if len(buf) - have < len(data):  # grow by doubling, not by each read
+            buf.extend(bytes(max(len(buf), len(data))))
+        buf[have:have + len(data)] = data
+        have += len(data)
 
 
 def _as_lines(buf: bytearray, starts: list[int], end: int) -> Lines:

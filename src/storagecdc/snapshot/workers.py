@@ -12,9 +12,10 @@ corresponds to), ``rollback``, and ``read`` (a table, as ``rows`` messages of on
 when its pipe closes (the changefeed stopped or died) or it is terminated.
 
 A table whose plan has an Arrow target (a Parquet sink) comes as ``batch`` messages instead, each followed by
-the chunk's record batch as Arrow IPC stream bytes (``snapshot.columnar`` builds it), which the changefeed's
-process maps without per-row work. A worker imports pyarrow and ``snapshot.columnar`` in a thread while it
-connects and waits for its first commands, so that its start-up does not wait for them.
+the chunk's record batch as Arrow IPC stream bytes (``snapshot.columnar`` builds it; sent and received on the
+socket directly, the message names their size), which the changefeed's process maps without per-row work.
+A worker imports pyarrow and ``snapshot.columnar`` in a thread while it connects and waits for its first
+commands, so that its start-up does not wait for them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing.connection
+import os
 import socket
 import subprocess
 import sys
@@ -80,6 +82,7 @@ def serve(pipe: multiprocessing.connection.Connection) -> None:
     # thread connects and waits for commands; a ``read`` that needs them waits for that import to finish.
     columnar = "storagecdc.snapshot.columnar"
     threading.Thread(target=importlib.import_module, args=(columnar,), name="import", daemon=True).start()
+    raw = socket.socket(fileno=os.dup(pipe.fileno()))
     try:
         uri = pipe.recv()
         conn = open_reader(LiveSource(uri, None, blocking=False))
@@ -103,8 +106,9 @@ def serve(pipe: multiprocessing.connection.Connection) -> None:
                         from storagecdc.snapshot.columnar import BatchReader, to_ipc  # noqa: PLC0415 (see serve)
 
                         for batch in BatchReader(conn, plan, chunk_rows, mariadb).batches():
-                            pipe.send(("batch", batch.num_rows))
-                            pipe.send_bytes(to_ipc(batch))
+                            data = to_ipc(batch)
+                            pipe.send(("batch", data.size))
+                            raw.sendall(data)
                     pipe.send(("done", None))
             except (pymysql.err.MySQLError, SourceError) as exc:
                 pipe.send(("error", str(exc)))
@@ -113,6 +117,19 @@ def serve(pipe: multiprocessing.connection.Connection) -> None:
     except (pymysql.err.MySQLError, SourceError) as exc:
         with contextlib.suppress(OSError):
             pipe.send(("error", str(exc)))
+
+
+def _receive_exactly(sock: socket.socket, size: int) -> bytearray:
+    """``size`` bytes from ``sock``, received into one buffer."""
+    buf = bytearray(size)
+    got = 0
+    with memoryview(buf) as view:
+        while got < size:
+            n = sock.recv_into(view[got:])
+            if not n:
+                raise EOFError
+            got += n
+    return buf
 
 
 class Worker:
@@ -130,7 +147,9 @@ class Worker:
             )
         finally:
             theirs.close()
-        self.pipe = multiprocessing.connection.Connection(ours.detach())
+        self._sock = ours
+        """The pipe's socket, for the record batches' bytes."""
+        self.pipe = multiprocessing.connection.Connection(os.dup(ours.fileno()))
         self.pipe.send(uri)
         self.mariadb = False
 
@@ -159,7 +178,7 @@ class Worker:
             raise SourceError(f"server {self._source}: snapshot read failed: {payload}", retryable=True)
         if kind == "batch":
             try:
-                data = self.pipe.recv_bytes()
+                data = _receive_exactly(self._sock, int(payload))
             except (EOFError, OSError):
                 raise SourceError(f"{self.name} ended unexpectedly (exit code {self._proc.poll()})",
                                   retryable=True) from None
@@ -171,6 +190,7 @@ class Worker:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.pipe.close()
+        self._sock.close()
         if self._proc.poll() is None:
             self._proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
