@@ -414,13 +414,21 @@ class Outbox:
         self._pending: dict[str, list[Message]] = {}
 
     def put(self, to: str, msg: Message) -> None:
-        self._pending.setdefault(to, []).append(msg)
+        self.channel(to)(msg)
+
+    def channel(self, to: str) -> Callable[[Message], None]:
+        """``put`` for one receiver, as a plain list append (no call of ours per message on hot paths)."""
+        queue = self._pending.get(to)
+        if queue is None:
+            queue = self._pending[to] = []
+        return queue.append
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, {}
-        for to, msgs in pending.items():
-            self._transport.send(self._sender, to, msgs[0] if len(msgs) == 1 else Batch(tuple(msgs)))
-
+        for to, queue in list(self._pending.items()):  # a synchronous transport may put more meanwhile
+            if queue:
+                msgs = queue.copy()
+                queue.clear()
+                self._transport.send(self._sender, to, msgs[0] if len(msgs) == 1 else Batch(tuple(msgs)))
 
 Handler = Callable[[str, Message], None]
 """A transport endpoint: called with (sender address, message)."""

@@ -36,12 +36,7 @@ class DispatcherNode:
 
     def emitter(self) -> Callable[[Message], None]:
         """The ``emit`` callback for a dispatcher hosted here."""
-        outbox = self._outbox
-
-        def emit(msg: Message) -> None:
-            outbox.put(MAINTAINER, msg)
-
-        return emit
+        return self._outbox.channel(MAINTAINER)
 
     def flush(self) -> None:
         """Send the reports collected so far."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -29,6 +29,8 @@ class SpanRegistry:
 
     def __init__(self) -> None:
         self._entries: dict[str, DispatcherEntry] = {}
+        self.get: Callable[[str], DispatcherEntry | None] = self._entries.get
+        """The live dispatcher of an id (the dict's own ``get``: the barrier asks several times per report)."""
         self._by_table: dict[str, dict[str, DispatcherEntry]] = {}
         self._per_schema: dict[str, int] = {}
         self.generation = 0
@@ -54,9 +56,6 @@ class SpanRegistry:
                 del self._by_table[entry.span.table]
             self._per_schema[schema_of(entry.span.table)] -= 1
         return entry
-
-    def get(self, dispatcher_id: str) -> DispatcherEntry | None:
-        return self._entries.get(dispatcher_id)
 
     def live(self, dispatcher_id: str, span: SpanInfo | None = None) -> bool:
         """True when the dispatcher exists (and, given ``span``, still serves exactly that span)."""
