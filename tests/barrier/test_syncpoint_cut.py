@@ -99,11 +99,11 @@ def test_the_first_marker_lists_then_reports_suffice() -> None:
     s = _sink(store)
     s.write_table_schema(TableInfo(T, (), 100))
     cuts = s._cuts
-    first = TableCut(100, ("",), {}, (("", 7),))
+    first = TableCut(100, ("",), {}, (7,))
     s.write_syncpoint(200, {T: {"": 0}}, {T: first})
     assert cuts.listings == 1
     _put(store, "db/t/100/CDC00000000000000000005.csv")
-    second = TableCut(100, ("",), {"": ("db/t/100/CDC00000000000000000005.csv",)}, (("", 7),))
+    second = TableCut(100, ("",), {"": ("db/t/100/CDC00000000000000000005.csv",)}, (7,))
     key = s.write_syncpoint(300, {T: {"": 5}}, {T: second})
     assert cuts.listings == 1, "same instance as at the previous marker: no listing"
     [table] = parse_syncpoint(store.get(key)).tables
@@ -113,10 +113,10 @@ def test_the_first_marker_lists_then_reports_suffice() -> None:
 def test_a_new_instance_lists_its_table_again() -> None:
     store = MemoryStore("cut")
     s = _sink(store)
-    s.write_syncpoint(200, {T: {"": 0}}, {T: TableCut(100, ("",), {}, (("", 7),))})
+    s.write_syncpoint(200, {T: {"": 0}}, {T: TableCut(100, ("",), {}, (7,))})
     # The instance that reported crashed after writing file 1; its successor (token 8) wrote nothing yet.
     _put(store, "db/t/100/CDC00000000000000000001.csv")
-    key = s.write_syncpoint(300, {T: {"": 0}}, {T: TableCut(100, ("",), {}, (("", 8),))})
+    key = s.write_syncpoint(300, {T: {"": 0}}, {T: TableCut(100, ("",), {}, (8,))})
     assert s._cuts.listings == 2
     [table] = parse_syncpoint(store.get(key)).tables
     assert table.spans == {"": ("db/t/100/CDC00000000000000000001.csv",)}
@@ -126,8 +126,8 @@ def test_many_new_instances_list_the_store_once() -> None:
     store = MemoryStore("cut")
     s = _sink(store)
     names = [TableName("db", f"t{i}") for i in range(RELIST_ONE_BY_ONE + 1)]
-    s.write_syncpoint(200, {n: {"": 0} for n in names}, {n: TableCut(100, ("",), {}, (("", 1),)) for n in names})
-    s.write_syncpoint(300, {n: {"": 0} for n in names}, {n: TableCut(100, ("",), {}, (("", 2),)) for n in names})
+    s.write_syncpoint(200, {n: {"": 0} for n in names}, {n: TableCut(100, ("",), {}, (1,)) for n in names})
+    s.write_syncpoint(300, {n: {"": 0} for n in names}, {n: TableCut(100, ("",), {}, (2,)) for n in names})
     assert s._cuts.listings == 2
 
 

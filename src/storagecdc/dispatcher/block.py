@@ -274,6 +274,8 @@ def write_block_event(sink: Sink, event: BlockEvent, cut: tuple[CutEntry, ...]) 
 
 
 _NO_FILES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+_WHOLE = ("",)
+"""The span ids of an unsplit table."""
 _table_name = functools.lru_cache(maxsize=1 << 16)(parse_table)
 """``parse_table`` remembered: a syncpoint names every table, every time."""
 
@@ -293,12 +295,13 @@ def syncpoint_cut(cut: tuple[CutEntry, ...]) -> tuple[dict[TableName, dict[str, 
         if j == i + 1:
             spans[name] = {c.file_id: c.last_index}
             files = {c.file_id: c.files} if c.files else _NO_FILES
-            known[name] = TableCut(c.version, (c.file_id,), files, ((c.file_id, c.instance),) if c.instance else ())
+            known[name] = TableCut(c.version, _WHOLE if c.file_id == "" else (c.file_id,), files,
+                                   (c.instance,) if c.instance else ())
         else:
             part = cut[i:j]
             spans[name] = {e.file_id: e.last_index for e in part}
             known[name] = TableCut(c.version, tuple(e.file_id for e in part),
                                    {e.file_id: e.files for e in part if e.files},
-                                   tuple((e.file_id, e.instance) for e in part if e.instance))
+                                   tuple(e.instance for e in part if e.instance))
         i = j
     return spans, known

@@ -84,8 +84,12 @@ class Maintainer:
     # -- messages -------------------------------------------------------------------------------------
     def on_message(self, sender: str, msg: Message) -> None:
         """Handle a message (a node's ``Batch`` in order); replies go out batched per node."""
+        on_status = self.barrier.on_status
         for m in msg.messages if isinstance(msg, Batch) else (msg,):
-            self._handle(sender, m)
+            if type(m) is BlockStatus and m.dispatcher_id != TRIGGER_ID:
+                on_status(m)  # the bulk of a barrier: one report per dispatcher, straight to the barrier
+            else:
+                self._handle(sender, m)
         self.flush()
 
     def _handle(self, sender: str, msg: Message) -> None:

@@ -30,16 +30,17 @@ class TableCut(NamedTuple):
     """What the spans of one table report at a syncpoint, so the marker's writer need not list storage for it.
 
     ``spans``: the span ids of the cut (the keys of the table's ``cut`` entry). ``files``: span id -> key
-    of the span's last durable data file in every data directory its current writer wrote. ``writers``:
-    (span id, instance token) of every span that reported; when the same instances reported at this sink's
-    previous marker, every file of the table written since is in ``files`` (any other writer would have
-    ended a span and started a new instance). A tuple: one is made per table per syncpoint.
+    of the span's last durable data file in every data directory its current writer wrote. ``writers``: the
+    instance token of every span that reported (a token is never reused, so it names its span too); when
+    the same instances reported at this sink's previous marker, every file of the table written since is in
+    ``files`` (any other writer would have ended a span and started a new instance). A tuple: one is made
+    per table per syncpoint.
     """
 
     version: int
     spans: tuple[str, ...]
     files: Mapping[str, tuple[str, ...]]
-    writers: tuple[tuple[str, int], ...]
+    writers: tuple[int, ...]
 
 
 class TableWriter(Protocol):

@@ -59,10 +59,10 @@ class SyncpointCuts:
         self._files: dict[Key, Files] | None = None
         """Per table, the last file of every (span, directory) of its current and newer versions; None until
         the first marker with reports lists the store."""
-        self._writers: dict[Key, tuple[tuple[str, int], ...]] = {}
+        self._writers: dict[Key, tuple[int, ...]] = {}
         """The span instances that reported at the last marker built here."""
-        self._parts: dict[Key, tuple[tuple[int, tuple[str, ...]], bytes]] = {}
-        """(version, span ids) and the table's part of the last marker; dropped when its files change."""
+        self._parts: dict[Key, tuple[int, tuple[str, ...], bytes]] = {}
+        """Version, span ids and the table's part of the last marker; dropped when its files change."""
         self.listings = 0
         """Listings made so far (whole store or one table each): what the reports saved is visible in tests."""
 
@@ -106,12 +106,11 @@ class SyncpointCuts:
                         parts.pop(key, None)
             if len(versions) > 1:
                 files[key] = {v: s for v, s in versions.items() if v >= k.version}
-            shape = (k.version, k.spans)
             part = parts.get(key)
-            if part is None or part[0] != shape:
+            if part is None or part[0] != k.version or part[1] != k.spans:
                 table = SyncpointTable(name, k.version, _by_span(k.spans, slots.items()))
-                part = parts[key] = (shape, table_json(table))
-            out.append(part[1])
+                part = parts[key] = (k.version, k.spans, table_json(table))
+            out.append(part[2])
         if len(files) != len(items) or len(writers) != len(items):
             self._forget_gone(commit_ts, {key for key, _, _ in items})
         return b'{"commit-ts":%d,"tables":[%s]}' % (commit_ts, b",".join(out))
