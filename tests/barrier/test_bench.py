@@ -10,7 +10,8 @@ from storagecdc.bench.barrier import BarrierBenchOptions, run_barrier_bench, wri
 
 def test_bench_smoke() -> None:
     ddl = barrier.bench_ddl(3)
-    assert len(ddl) == 3 and all(total >= write >= 0 and cpu >= 0 for total, write, cpu in ddl)
+    assert len(ddl) == 3 and all(r.seconds >= r.write_seconds >= 0 and r.cpu >= 0 for r in ddl)
+    assert all(abs(r.cpu - (r.cpu_block + r.cpu_to_write + r.cpu_write + r.cpu_pass)) < 1e-6 for r in ddl)
     assert len(barrier.bench_syncpoint(20, 2)) == 2
     assert 0 < barrier.bench_memory(50) < 64 * 1024
 

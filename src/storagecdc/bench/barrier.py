@@ -19,7 +19,7 @@ import statistics
 import time
 import tracemalloc
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from storagecdc import ddl_types
 from storagecdc.dispatcher.block import BlockingDispatcher
@@ -44,6 +44,21 @@ COLS = (ColumnInfo("id", "INT", nullable=False, is_pk=True), ColumnInfo("v", "IN
 def real_sink() -> Sink:
     return StorageSink(MemoryStore("bench"), SinkOptions(date_separator="none"), clock=lambda: 0,
                        checkpoint_interval_ms=0)
+
+
+class Round(NamedTuple):
+    """One barrier: wall seconds from the first WAITING to the last DONE and the part of them the writer spent
+    writing; CPU seconds of the process over the same interval (on a shared machine wall time also counts
+    other processes' turns), and its split: blocking (flush, WAITING), up to the WRITE (the maintainer
+    taking the WAITINGs, coverage, the cut), the write itself, and the PASS phase to the last DONE."""
+
+    seconds: float
+    write_seconds: float
+    cpu: float
+    cpu_block: float
+    cpu_to_write: float
+    cpu_write: float
+    cpu_pass: float
 
 
 @dataclass
@@ -84,12 +99,8 @@ class Cluster:
     def dispatchers(self) -> list[BlockingDispatcher]:
         return [d for n in NODES for d in self.nodes[n].dispatchers.values()]
 
-    def run_barrier(
-        self, blocked: list[BlockingDispatcher], event: DDLEvent | SyncPointEvent
-    ) -> tuple[float, float, float]:
-        """Block ``blocked`` at ``event`` and drive the protocol to the end: (seconds from the first WAITING
-        to the last DONE, seconds of it spent in the writer's storage write, CPU seconds of the process over
-        the same interval: on a shared machine the wall time also counts time other processes had the CPU)."""
+    def run_barrier(self, blocked: list[BlockingDispatcher], event: DDLEvent | SyncPointEvent) -> Round:
+        """Block ``blocked`` at ``event`` and drive the protocol to the end (see ``Round``)."""
         done_before = len(self.finished)
         writing = 0.0
         c0 = time.process_time()
@@ -98,20 +109,26 @@ class Cluster:
             d.block(event)
         for node in self.nodes.values():
             node.flush()
+        c_blocked = time.process_time()
+        c_write = c_written = 0.0
         writers: list[BlockingDispatcher] = []
         while len(self.finished) == done_before:
             self.transport.pump()
             writers = writers or [d for d in blocked if d.stage is BlockStage.WRITING]
             for d in writers:
+                c_write = c_write or time.process_time()
                 tw = time.perf_counter()
-                d.step()
+                if d.step():
+                    c_written = time.process_time()
                 writing += time.perf_counter() - tw
             for node in self.nodes.values():
                 node.flush()
-        return self.finished[-1] - t0, writing, time.process_time() - c0
+        c_end = time.process_time()
+        return Round(self.finished[-1] - t0, writing, c_end - c0, c_blocked - c0, c_write - c_blocked,
+                     c_written - c_write, c_end - c_written)
 
 
-def bench_ddl(rounds: int) -> list[tuple[float, float, float]]:
+def bench_ddl(rounds: int) -> list[Round]:
     name = "bench.orders"
     info = TableInfo(parse_table(name), COLS, START)
     c = Cluster(real_sink(), {name: info}, {name: 16})
@@ -129,7 +146,7 @@ def bench_ddl(rounds: int) -> list[tuple[float, float, float]]:
     return out
 
 
-def bench_syncpoint(n: int, rounds: int) -> list[tuple[float, float, float]]:
+def bench_syncpoint(n: int, rounds: int) -> list[Round]:
     tables = {f"bench.t{i}": TableInfo(parse_table(f"bench.t{i}"), COLS, START) for i in range(n)}
     c = Cluster(real_sink(), tables)
     everyone = c.dispatchers()
@@ -171,14 +188,14 @@ class BarrierBenchOptions:
 @dataclass(frozen=True)
 class SyncpointResult:
     dispatchers: int
-    first: tuple[float, float, float]
-    """The first round (its marker lists the store): (total, marker write, CPU) seconds."""
-    rounds: list[tuple[float, float, float]]
+    first: Round
+    """The first round: its marker lists the store."""
+    rounds: list[Round]
 
 
 @dataclass(frozen=True)
 class BarrierBenchResult:
-    ddl: list[tuple[float, float, float]]
+    ddl: list[Round]
     syncpoints: list[SyncpointResult]
     bytes_per_dispatcher: float
 
@@ -197,18 +214,22 @@ def _ms(seconds: float) -> str:
 
 
 def write_barrier_report(result: BarrierBenchResult, out: TextIO) -> None:
-    total = sorted(t for t, _, _ in result.ddl)
+    total = sorted(r.seconds for r in result.ddl)
     print(f"table DDL, 16 spans: p50 {statistics.median(total) * 1e3:.2f} ms, "
           f"p99 {total[max(int(len(total) * 0.99) - 1, 0)] * 1e3:.2f} ms over {len(total)} rounds "
           "(target p50 < 5 ms)", file=out)
     for sp in result.syncpoints:
         rounds = sp.rounds
-        print(f"syncpoint, {sp.dispatchers} dispatchers: p50 {_ms(statistics.median(t for t, _, _ in rounds))} "
-              f"(protocol {_ms(statistics.median(t - w for t, w, _ in rounds))} + marker write "
-              f"{_ms(statistics.median(w for _, w, _ in rounds))}), max {_ms(max(t for t, _, _ in rounds))} over "
-              f"{len(rounds)} rounds; CPU p50 {_ms(statistics.median(c for _, _, c in rounds))}; first round "
-              f"(lists the store) {_ms(sp.first[0])}" + (" (target < 200 ms)" if sp.dispatchers == 10_000 else ""),
-              file=out)
+
+        def p50(field: str, rounds: list[Round] = rounds) -> str:
+            return _ms(statistics.median(getattr(r, field) for r in rounds))
+
+        protocol = _ms(statistics.median(r.seconds - r.write_seconds for r in rounds))
+        print(f"syncpoint, {sp.dispatchers} dispatchers: p50 {p50('seconds')} (protocol {protocol} + marker "
+              f"write {p50('write_seconds')}), max {_ms(max(r.seconds for r in rounds))} over {len(rounds)} "
+              f"rounds; CPU p50 {p50('cpu')} (block {p50('cpu_block')}, to WRITE {p50('cpu_to_write')}, write "
+              f"{p50('cpu_write')}, PASS {p50('cpu_pass')}); first round (lists the store) {_ms(sp.first.seconds)}"
+              + (" (target < 200 ms)" if sp.dispatchers == 10_000 else ""), file=out)
     print(f"memory per idle dispatcher: {result.bytes_per_dispatcher / 1024:.2f} KB (target < 10 KB)", file=out)
 
 
