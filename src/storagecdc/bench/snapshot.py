@@ -8,7 +8,10 @@ each ``repeat`` times, in a process of its own so that its peak memory is its ow
 - ``mariadb-dump --single-transaction`` (``mysqldump``) of the same table into a file.
 
 Reported: the median wall time of each, rows/s, the ratio (storagecdc / mysqldump; above 1 is faster than
-mysqldump), the peak RSS of each process and the output sizes.
+mysqldump), the peak RSS of each process and the output sizes, and the median CPU seconds of each run: the
+tool's (its process and the children it waited for: storagecdc's reader processes) and the server's (the
+MariaDB process's CPU time over the run). On a shared machine the wall times depend on the load; the CPU
+seconds much less.
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ class Timing:
     peak_rss_mib: float
     """Largest peak resident set size of a run's process."""
     output_bytes: int
+    cpu_seconds: float = 0.0
+    """Median CPU time (user + system) of a run's process and the children it waited for."""
+    server_cpu_seconds: float = 0.0
+    """Median CPU time the MariaDB server spent during a run."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,26 @@ def _dump_tool() -> str:
     raise MariaDBError("neither mariadb-dump nor mysqldump is installed (Debian: apt-get install mariadb-client)")
 
 
-def _timed(argv: list[str], stdout: TextIO | int) -> tuple[float, float]:
-    """Run ``argv``; (wall seconds, peak RSS in MiB) of that process alone."""
+Run = tuple[float, float, float, float]
+"""Wall seconds, peak RSS in MiB, CPU seconds of the tool, CPU seconds of the server."""
+
+
+def _server_cpu(server: MariaDBServer) -> float:
+    """The server process's CPU seconds so far (user + system), 0 when unknown."""
+    pid = server.pid
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(argv: list[str], stdout: TextIO | int, server: MariaDBServer) -> Run:
+    """Run ``argv``; wall seconds, peak RSS in MiB and CPU seconds of that process (with the children it
+    waited for), and the server's CPU seconds meanwhile."""
+    server_before = _server_cpu(server)
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -81,7 +106,7 @@ def _timed(argv: list[str], stdout: TextIO | int) -> tuple[float, float]:
         proc.stderr.close()
     if proc.returncode != 0:
         raise MariaDBError(f"{Path(argv[0]).name} {' '.join(argv[3:5])} failed ({proc.returncode}): {errors[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, _server_cpu(server) - server_before
 
 
 def _size(path: Path) -> int:
@@ -90,25 +115,27 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _snapshot_run(server: MariaDBServer, out: Path, config: Path) -> tuple[float, float]:
+def _snapshot_run(server: MariaDBServer, out: Path, config: Path) -> Run:
     shutil.rmtree(out, ignore_errors=True)
     config.write_text(
         f'[source]\nuri = "{server.uri()}"\nsnapshot = "initial"\n'
         f'[sink]\nuri = "file://{out}?protocol=parquet"\n[filter]\nrules = ["{DATABASE}.*"]\n'
     )
-    return _timed([*_CLI, "run", "--config", str(config), "--until", "now", "--no-progress"], subprocess.DEVNULL)
+    return _timed([*_CLI, "run", "--config", str(config), "--until", "now", "--no-progress"], subprocess.DEVNULL,
+                  server)
 
 
-def _dump_run(server: MariaDBServer, dest: Path) -> tuple[float, float]:
+def _dump_run(server: MariaDBServer, dest: Path) -> Run:
     argv = [_dump_tool(), "--single-transaction", f"--socket={server.socket_path}", "--user=root",
             DATABASE, TABLE]
     with dest.open("w") as out:
-        return _timed(argv, out)
+        return _timed(argv, out, server)
 
 
-def _measure(name: str, runs: int, once: Callable[[], tuple[float, float]], output: Path) -> Timing:
+def _measure(name: str, runs: int, once: Callable[[], Run], output: Path) -> Timing:
     results = [once() for _ in range(runs)]
-    return Timing(name, statistics.median(r[0] for r in results), max(r[1] for r in results), _size(output))
+    return Timing(name, statistics.median(r[0] for r in results), max(r[1] for r in results), _size(output),
+                  statistics.median(r[2] for r in results), statistics.median(r[3] for r in results))
 
 
 def run_snapshot_bench(options: SnapshotBenchOptions, progress: Callable[[str], None]) -> SnapshotBenchResult:
@@ -136,10 +163,11 @@ def write_snapshot_report(result: SnapshotBenchResult, command: str, out: TextIO
     print(f"# {command}", file=out)
     print(f"# {result.rows:,} rows of sysbench {TABLE}; {cpus} CPU(s); {time.strftime('%Y-%m-%d', time.gmtime())}",
           file=out)
-    print(f"{'':38} {'seconds':>8} {'rows/s':>11} {'peak RSS':>10} {'output':>10}", file=out)
+    print(f"{'':38} {'seconds':>8} {'rows/s':>11} {'peak RSS':>10} {'output':>10} {'CPU s':>6} {'server CPU s':>12}",
+          file=out)
     for t in (result.storagecdc, result.mysqldump):
         rate = result.rows / t.seconds if t.seconds else 0.0
-        print(f"{t.name:38} {t.seconds:8.2f} {rate:11,.0f} {t.peak_rss_mib:8.0f} MiB {t.output_bytes / 2**20:6.1f} MiB",
-              file=out)
+        print(f"{t.name:38} {t.seconds:8.2f} {rate:11,.0f} {t.peak_rss_mib:8.0f} MiB {t.output_bytes / 2**20:6.1f} MiB"
+              f" {t.cpu_seconds:6.2f} {t.server_cpu_seconds:12.2f}", file=out)
     print(f"ratio (storagecdc rows/s / mysqldump rows/s): {result.ratio:.2f}", file=out)
 
