@@ -11,7 +11,7 @@ the same directory; the simulator's own check proves each marker a consistent cu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import ClassVar
 
 import pytest
@@ -38,11 +38,9 @@ class ComparingSink(StorageSink):
     markers: ClassVar[int] = 0
     identical: ClassVar[int] = 0
 
-    def write_syncpoint(self, commit_ts: int, cut: dict[TableName, dict[str, int]],
-                        known: Mapping[TableName, TableCut] | None = None) -> str:
-        assert known is not None, "the barrier writer passes the spans' reports"
-        listed = SyncpointCuts(self.store, self.options).marker(commit_ts, cut)
-        key = super().write_syncpoint(commit_ts, cut, known)
+    def write_syncpoint_cut(self, commit_ts: int, cut: Sequence[TableCut]) -> str:
+        listed = SyncpointCuts(self.store, self.options).listed(commit_ts, _spans(cut))
+        key = super().write_syncpoint_cut(commit_ts, cut)
         ComparingSink.markers += 1
         written = self.store.get(key)
         if written == listed:
@@ -50,6 +48,11 @@ class ComparingSink(StorageSink):
         elif _last_files(written) != _last_files(listed, at_most=_last_files(written)):
             ComparingSink.mismatches.append(f"{commit_ts}: {written!r} != {listed!r}")
         return key
+
+
+def _spans(cut: Sequence[TableCut]) -> dict[TableName, dict[str, int]]:
+    """The cut as ``write_syncpoint`` (the listing) takes it: only its tables and span ids are read."""
+    return {t.name: dict.fromkeys(t.spans, 0) for t in cut}
 
 
 def _last_files(marker: bytes, at_most: dict[tuple[str, ...], int] | None = None) -> dict[tuple[str, ...], int]:
@@ -99,12 +102,10 @@ def test_the_first_marker_lists_then_reports_suffice() -> None:
     s = _sink(store)
     s.write_table_schema(TableInfo(T, (), 100))
     cuts = s._cuts
-    first = TableCut(100, ("",), {}, (7,))
-    s.write_syncpoint(200, {T: {"": 0}}, {T: first})
+    s.write_syncpoint_cut(200, [TableCut(T, 100, ("",), {}, (7,))])
     assert cuts.listings == 1
     _put(store, "db/t/100/CDC00000000000000000005.csv")
-    second = TableCut(100, ("",), {"": ("db/t/100/CDC00000000000000000005.csv",)}, (7,))
-    key = s.write_syncpoint(300, {T: {"": 5}}, {T: second})
+    key = s.write_syncpoint_cut(300, [TableCut(T, 100, ("",), {"": ("db/t/100/CDC00000000000000000005.csv",)}, (7,))])
     assert cuts.listings == 1, "same instance as at the previous marker: no listing"
     [table] = parse_syncpoint(store.get(key)).tables
     assert table.spans == {"": ("db/t/100/CDC00000000000000000005.csv",)}
@@ -113,10 +114,10 @@ def test_the_first_marker_lists_then_reports_suffice() -> None:
 def test_a_new_instance_lists_its_table_again() -> None:
     store = MemoryStore("cut")
     s = _sink(store)
-    s.write_syncpoint(200, {T: {"": 0}}, {T: TableCut(100, ("",), {}, (7,))})
+    s.write_syncpoint_cut(200, [TableCut(T, 100, ("",), {}, (7,))])
     # The instance that reported crashed after writing file 1; its successor (token 8) wrote nothing yet.
     _put(store, "db/t/100/CDC00000000000000000001.csv")
-    key = s.write_syncpoint(300, {T: {"": 0}}, {T: TableCut(100, ("",), {}, (8,))})
+    key = s.write_syncpoint_cut(300, [TableCut(T, 100, ("",), {}, (8,))])
     assert s._cuts.listings == 2
     [table] = parse_syncpoint(store.get(key)).tables
     assert table.spans == {"": ("db/t/100/CDC00000000000000000001.csv",)}
@@ -126,15 +127,15 @@ def test_many_new_instances_list_the_store_once() -> None:
     store = MemoryStore("cut")
     s = _sink(store)
     names = [TableName("db", f"t{i}") for i in range(RELIST_ONE_BY_ONE + 1)]
-    s.write_syncpoint(200, {n: {"": 0} for n in names}, {n: TableCut(100, ("",), {}, (1,)) for n in names})
-    s.write_syncpoint(300, {n: {"": 0} for n in names}, {n: TableCut(100, ("",), {}, (2,)) for n in names})
+    s.write_syncpoint_cut(200, [TableCut(n, 100, ("",), {}, (1,)) for n in names])
+    s.write_syncpoint_cut(300, [TableCut(n, 100, ("",), {}, (2,)) for n in names])
     assert s._cuts.listings == 2
 
 
-def test_a_cut_without_reports_for_a_table_is_refused() -> None:
+def test_a_cut_naming_a_table_twice_is_refused() -> None:
     s = _sink(MemoryStore("cut"))
-    with pytest.raises(ValueError, match="other tables than the cut"):
-        s.write_syncpoint(200, {T: {"": 0}}, {})
+    with pytest.raises(ValueError, match="appears twice"):
+        s.write_syncpoint_cut(200, [TableCut(T, 100, ("",), {}, (1,)), TableCut(T, 100, ("",), {}, (2,))])
 
 
 def test_a_span_reports_its_last_file_in_every_date_directory() -> None:
@@ -157,10 +158,10 @@ def test_a_span_reports_its_last_file_in_every_date_directory() -> None:
         ["1970-01-02", "CDC00000000000000000002.csv"], ["1970-01-03", "CDC00000000000000000001.csv"]]
     cut = (CutEntry(waiting.span.table, waiting.table_version, waiting.file_id, waiting.last_file_index,
                     waiting.files, waiting.instance),)
-    spans, known = syncpoint_cut(cut)
-    listed = SyncpointCuts(store, options).marker(t, spans)
-    assert SyncpointCuts(store, options).marker(t, spans, known) == listed
+    tables = syncpoint_cut(cut)
+    listed = SyncpointCuts(store, options).listed(t, _spans(tables))
+    assert SyncpointCuts(store, options).reported(t, tables) == listed
     cuts = SyncpointCuts(store, options)
-    cuts.marker(t, spans, known)
-    assert cuts.marker(t + 1, spans, known) == listed.replace(b'"commit-ts":%d' % t, b'"commit-ts":%d' % (t + 1))
+    cuts.reported(t, tables)
+    assert cuts.reported(t + 1, tables) == listed.replace(b'"commit-ts":%d' % t, b'"commit-ts":%d' % (t + 1))
     assert cuts.listings == 1

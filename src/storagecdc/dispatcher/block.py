@@ -43,7 +43,7 @@ from storagecdc.messages import (
     SpanInfo,
     table_key,
 )
-from storagecdc.model import DDLEvent, SyncPointEvent, TableName
+from storagecdc.model import DDLEvent, SyncPointEvent
 from storagecdc.sink.base import Sink, TableCut
 
 log = logging.getLogger(__name__)
@@ -267,8 +267,7 @@ class BlockingDispatcher(ABC):
 def write_block_event(sink: Sink, event: BlockEvent, cut: tuple[CutEntry, ...]) -> None:
     """The elected writer's storage work: the DDL's schema file(s), or the syncpoint marker with its cut."""
     if isinstance(event, SyncPointEvent):
-        spans, known = syncpoint_cut(cut)
-        sink.write_syncpoint(event.commit_ts, spans, known)
+        sink.write_syncpoint_cut(event.commit_ts, syncpoint_cut(cut))
     else:
         sink.write_ddl(event)
 
@@ -280,28 +279,23 @@ _table_name = functools.lru_cache(maxsize=1 << 16)(parse_table)
 """``parse_table`` remembered: a syncpoint names every table, every time."""
 
 
-def syncpoint_cut(cut: tuple[CutEntry, ...]) -> tuple[dict[TableName, dict[str, int]], dict[TableName, TableCut]]:
-    """The cut as ``Sink.write_syncpoint`` takes it: per table, each span's last index, and what the spans
-    reported (``TableCut``); spans without an instance ended earlier in the version and reported nothing."""
-    spans: dict[TableName, dict[str, int]] = {}
-    known: dict[TableName, TableCut] = {}
+def syncpoint_cut(cut: tuple[CutEntry, ...]) -> list[TableCut]:
+    """The cut as ``Sink.write_syncpoint_cut`` takes it: per table, what its spans reported; spans without an
+    instance ended earlier in the version and reported nothing."""
+    out: list[TableCut] = []
     i, n = 0, len(cut)
     while i < n:  # sorted by table: a table's spans are adjacent, its name is parsed once
         c = cut[i]
         j = i + 1
         while j < n and cut[j].table == c.table:
             j += 1
-        name = _table_name(c.table)
         if j == i + 1:
-            spans[name] = {c.file_id: c.last_index}
-            files = {c.file_id: c.files} if c.files else _NO_FILES
-            known[name] = TableCut(c.version, _WHOLE if c.file_id == "" else (c.file_id,), files,
-                                   (c.instance,) if c.instance else ())
+            out.append(TableCut(_table_name(c.table), c.version, _WHOLE if c.file_id == "" else (c.file_id,),
+                                {c.file_id: c.files} if c.files else _NO_FILES, (c.instance,) if c.instance else ()))
         else:
             part = cut[i:j]
-            spans[name] = {e.file_id: e.last_index for e in part}
-            known[name] = TableCut(c.version, tuple(e.file_id for e in part),
-                                   {e.file_id: e.files for e in part if e.files},
-                                   tuple(e.instance for e in part if e.instance))
+            out.append(TableCut(_table_name(c.table), c.version, tuple(e.file_id for e in part),
+                                {e.file_id: e.files for e in part if e.files},
+                                tuple(e.instance for e in part if e.instance)))
         i = j
-    return spans, known
+    return out

@@ -8,7 +8,7 @@ in-memory store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -29,7 +29,8 @@ class FileRef:
 class TableCut(NamedTuple):
     """What the spans of one table report at a syncpoint, so the marker's writer need not list storage for it.
 
-    ``spans``: the span ids of the cut (the keys of the table's ``cut`` entry). ``files``: span id -> key
+    ``version``: the table's version at the syncpoint. ``spans``: the span ids of the cut (``""`` for an
+    unsplit table; spans that ended earlier in the version included). ``files``: span id -> key
     of the span's last durable data file in every data directory its current writer wrote. ``writers``: the
     instance token of every span that reported (a token is never reused, so it names its span too); when
     the same instances reported at this sink's previous marker, every file of the table written since is in
@@ -37,6 +38,7 @@ class TableCut(NamedTuple):
     per table per syncpoint.
     """
 
+    name: TableName
     version: int
     spans: tuple[str, ...]
     files: Mapping[str, tuple[str, ...]]
@@ -94,11 +96,13 @@ class Sink(Protocol):
         """Write the schema file(s) a DDL produces (create-only, idempotent); returns their keys."""
         ...
 
-    def write_syncpoint(
-        self, commit_ts: int, cut: dict[TableName, dict[str, int]], known: Mapping[TableName, TableCut] | None = None
-    ) -> str:
-        """Write the syncpoint marker: for every table, each span's last data-file index in the cut. With
-        ``known`` (one entry per table of ``cut``) storage is listed only for tables it cannot vouch for."""
+    def write_syncpoint(self, commit_ts: int, cut: dict[TableName, dict[str, int]]) -> str:
+        """Write the syncpoint marker: for every table, each span's last data-file index in the cut."""
+        ...
+
+    def write_syncpoint_cut(self, commit_ts: int, cut: Sequence[TableCut]) -> str:
+        """Write the syncpoint marker of the tables of ``cut`` from what their spans reported, listing storage
+        only for what the reports cannot vouch for (same marker as ``write_syncpoint``)."""
         ...
 
     def write_checkpoint(self, checkpoint_ts: int) -> None:

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 
 from storagecdc import ddl_types
 from storagecdc.errors import ObjectExistsError
@@ -106,17 +106,20 @@ class StorageSink:
                 keys.append(self.write_table_schema(empty, ddl.query, ddl.ddl_type))
         return keys
 
-    def write_syncpoint(self, commit_ts: int, cut: dict[TableName, dict[str, int]],
-                        known: Mapping[TableName, TableCut] | None = None) -> str:
+    def write_syncpoint(self, commit_ts: int, cut: dict[TableName, dict[str, int]]) -> str:
         """The marker of the consistent cut at ``commit_ts`` (create-only, idempotent).
 
         Called by the barrier writer while every dispatcher waits at ``commit_ts``, so each table's files
         in storage are exactly its cut: the marker names, per table of ``cut``, its version at
-        ``commit_ts`` and, per span and data directory, the last data file (``sink.syncpoint_cut``: from the
-        spans' reports in ``known``, listing storage only for what they cannot vouch for; without
-        ``known``, from one listing of the store).
+        ``commit_ts`` and, per span and data directory, the last data file, from one listing of the store
+        (``sink.syncpoint_cut``).
         """
-        return self._create(build_syncpoint_key(commit_ts), self._cuts.marker(commit_ts, cut, known))
+        return self._create(build_syncpoint_key(commit_ts), self._cuts.listed(commit_ts, cut))
+
+    def write_syncpoint_cut(self, commit_ts: int, cut: Sequence[TableCut]) -> str:
+        """The same marker from what the spans reported (``sink.syncpoint_cut``: storage is listed only for
+        tables whose span instances changed since this sink's previous marker, and once at the first)."""
+        return self._create(build_syncpoint_key(commit_ts), self._cuts.reported(commit_ts, cut))
 
     # -- checkpoint --------------------------------------------------------------------------------------
 

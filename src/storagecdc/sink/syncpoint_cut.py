@@ -3,9 +3,9 @@
 ``SyncpointCuts.marker`` builds the marker one barrier writer writes while every dispatcher waits at its
 commit-ts, so storage holds exactly the cut. Two ways to know the files:
 
-- Listing (``known`` is None): storage is listed once for all tables; a table's version is the newest of its
+- Listing (``listed``): storage is listed once for all tables; a table's version is the newest of its
   schema files and data files at or below the commit-ts.
-- Reports (``known``): each span reported its version and the last key per directory its current writer
+- Reports (``reported``): each span reported its version and the last key per directory its current writer
   wrote. That misses only files of writers that are gone (a span moved, split, merged or crashed, or an
   earlier process). So the sink remembers, per table, the last file of every (span, directory) of its
   current and newer versions, and the writer instances that reported at its previous marker. A table is
@@ -16,7 +16,7 @@ commit-ts, so storage holds exactly the cut. Two ways to know the files:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 
 from storagecdc.errors import ConsumerError
 from storagecdc.model import TableName
@@ -66,16 +66,16 @@ class SyncpointCuts:
         self.listings = 0
         """Listings made so far (whole store or one table each): what the reports saved is visible in tests."""
 
-    def marker(self, commit_ts: int, cut: dict[TableName, dict[str, int]],
-               known: Mapping[TableName, TableCut] | None = None) -> bytes:
+    def listed(self, commit_ts: int, cut: dict[TableName, dict[str, int]]) -> bytes:
         """The marker (``SyncpointMarker.to_json``) of the cut at ``commit_ts`` for the tables of ``cut``
-        (span ids as its keys)."""
-        if known is None:
-            return self._listed_marker(commit_ts, cut).to_json()
-        if len(known) != len(cut):
-            missing = sorted(str(name) for name in cut if name not in known)
-            raise ValueError(f"syncpoint {commit_ts}: the reports name other tables than the cut {missing[:5]}")
-        items = sorted(((name.schema, name.table), name, k) for name, k in known.items())
+        (span ids as its keys), from one listing of the store."""
+        return self._listed_marker(commit_ts, cut).to_json()
+
+    def reported(self, commit_ts: int, cut: Sequence[TableCut]) -> bytes:
+        """The same marker from what the spans of each table reported (one ``TableCut`` per table)."""
+        items = sorted(((k.name.schema, k.name.table), k.name, k) for k in cut)
+        if any(items[i][0] == items[i - 1][0] for i in range(1, len(items))):
+            raise ValueError(f"syncpoint {commit_ts}: a table appears twice in the cut")
         writers, parts = self._writers, self._parts
         files = self._files
         if files is None:
