@@ -223,3 +223,14 @@ def test_mysql_reads_time_and_json_as_rows() -> None:
         info = TableInfo(TableName("db", "t"), (ColumnInfo("id", "INT", is_pk=True), col), 5)
         assert text_chunks(info, mariadb=True) is not None
         assert text_chunks(info, mariadb=False) is None
+
+
+@pytest.mark.mariadb
+def test_a_row_of_more_than_16_mib_is_read_as_rows(mariadb: MariaDBServer, mariadb_db: str, conn: Any) -> None:
+    mariadb.execute_script("CREATE TABLE huge (id INT PRIMARY KEY, t LONGTEXT NOT NULL);"
+                           "INSERT INTO huge VALUES (1, 'a'), (2, REPEAT('b', 17000000)), (3, 'c')",
+                           database=mariadb_db)
+    info = _info(conn, mariadb_db, "huge")
+    got, rechecked = _batches(conn, TablePlan(info, 0, arrow=ArrowTarget(TS, False)), 2)
+    assert rechecked == 1  # the split packet: that chunk again as rows; the connection stays usable
+    assert [len(r["t"]) for t in got for r in t.to_pylist()] == [1, 17000000, 1]
