@@ -3,8 +3,11 @@
 ``plan_snapshot`` decides from the config and the sink's records whether a snapshot runs (or continues), takes
 the consistent point (``snapshot.point``), reads the schema in it and returns an ``InitialSnapshot``;
 ``InitialSnapshot.changes(feed, assembler)`` yields the rows as INSERT ``RowChanges`` and, at the end, one
-``TxnCommit``. The assembler that reads the binlog afterwards starts at the point, with the snapshot's
-schema, so its first transaction is the first one after the snapshot.
+``TxnCommit``; for a Parquet sink the readers' Arrow record batches go to writers of the snapshot's own
+instead (``snapshot.arrow_sink``: the changefeed sees one empty batch per table, which makes its dispatcher).
+Tables with an integer key are read in key ranges by both readers at once (``reader.key_ranges``). The
+assembler that reads the binlog afterwards starts at the point, with the snapshot's schema, so its first
+transaction is the first one after the snapshot.
 
 Commit-ts: the first attempt's point gets ``start_ts = server clock ms << 18`` (logical 0): every table's
 first version (schema file) is ``start_ts``, as for any changefeed that starts with existing tables, and the
