@@ -182,7 +182,7 @@ class TextChunks:
                     arr = _nulled(arr, table.column(f"n{i}").combine_chunks())
                 out.append(arr)
             return out
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
             return None
 
 
