@@ -161,7 +161,7 @@ def test_hot_table_splits_mid_version_replays_to_the_server_and_repeats_byte_for
     log = run(source, tmp_path / "a")
     split_lines = [line for line in log.splitlines() if "split into 4 spans" in line]
     assert len(split_lines) == 1 and "table e2e_autosplit.hot" in split_lines[0], log[-3000:]
-    assert "syncpoints, 1 tables split automatically from" in log
+    assert "syncpoints, 1 automatic split from" in log
     hot = families(tmp_path / "a", "hot")
     first = min(hot)
     assert "" in hot[first] and len(hot[first]) > 1  # the split is inside the first version

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     c = result.counters
     pos = result.position
     resumed = f" (resumed from {result.resumed_from})" if result.resumed_from is not None else ""
-    splits = f", {c.auto_splits} tables split automatically" if c.auto_splits else ""
+    splits = f", {c.auto_splits} automatic split{'s' if c.auto_splits > 1 else ''}" if c.auto_splits else ""
     print(
         f"replicated {c.rows} rows in {c.transactions} transactions, {c.ddl} DDL, {c.syncpoints} syncpoints{splits} "
         f"from {result.source} to {redact_uri(config.sink_uri)}{resumed}; checkpoint "
