@@ -192,16 +192,15 @@ def test_stopped_in_the_middle_and_resumed_replays_to_the_server(
                       overrides={"split_rows_per_second": RATE, "sync_point": True, "sync_point_interval": "1s"})
     src = open_source(cfg, None)
     ticks = itertools.count(0, 30)  # 30 ms per clock reading: flushes and checkpoints as the run goes
-    feed = Changefeed(cfg, LocalStore(out), src.assembler, source_name=src.name, clock=lambda: next(ticks))
+    store = LocalStore(out)
+    feed = Changefeed(cfg, store, src.assembler, source_name=src.name, clock=lambda: next(ticks))
 
     def changes() -> Iterator[ChangeEvent]:
-        after_split = 0
         for change in src.changes:
             yield change
-            if crash and isinstance(change, TxnCommit) and feed.counters.auto_splits:
-                after_split += 1
-                if after_split == 3:
-                    raise Crash
+            record = read_resume(store) if crash and isinstance(change, TxnCommit) else None
+            if record is not None and any(s.commit_ts > record.checkpoint_ts for s in record.auto_splits):
+                raise Crash  # the split is recorded, the checkpoint is still below it
 
     try:
         feed.run(changes(), until=lambda: feed.counters.transactions >= STOP_AFTER)
@@ -209,12 +208,12 @@ def test_stopped_in_the_middle_and_resumed_replays_to_the_server(
         pass
     finally:
         src.close()
-    first = read_resume(LocalStore(out))
+    first = read_resume(store)
     assert first is not None and len(first.auto_splits) == 1
     if crash:  # the split is above the checkpoint: the resumed run makes it again at the same transaction
         assert first.auto_splits[0].commit_ts > first.checkpoint_ts
     run(source, out)
-    last: ResumeRecord | None = read_resume(LocalStore(out))
+    last: ResumeRecord | None = read_resume(store)
     assert last is not None and last.auto_splits == first.auto_splits
     assert differences(replay(out, tmp_path / "db.sqlite"), server) == []
 
