@@ -101,7 +101,7 @@ def test_hot_tables_split_inside_a_version_and_replay_equals_the_unsplit_run(
 
 def test_same_binlog_splits_the_same_way_byte_for_byte(tmp_path: Path) -> None:
     for name in ("a", "b"):
-        result = replicate(config(tmp_path / name, "protocol=parquet"))
+        result = replicate(config(tmp_path / name, "protocol=parquet&flush-interval=10m&max-flush-interval=10m"))
         assert result.counters.auto_splits == 3
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
 
