@@ -11,7 +11,10 @@ Each pending block event is tracked by its ``BlockKey`` (commit-ts, is-syncpoint
    event needs every table plus the table-trigger dispatcher.
 4. Election: exactly one writer, the table-trigger dispatcher when the event needs it, otherwise the span
    of the event's table with the lowest range start (a span already WRITING, after a maintainer restart,
-   is preferred). ``WRITE(T)`` goes to it; a syncpoint's WRITE carries the cut.
+   is preferred). ``WRITE(T)`` goes to it; a syncpoint's WRITE carries the cut: per span its table
+   version, last data-file index, last data-file key per directory and instance token from its WAITING
+   (so the marker's writer lists storage only where a span's instance changed), plus the file indexes of
+   spans that ended earlier in the version.
 5. The writer's ``DONE(done_action=WRITE, key=T)`` ends the write phase; a DONE from anyone else, with
    another action, another commit-ts or another syncpoint flag, is ignored and logged.
 6. Only then ``PASS(T)`` goes to every other influenced dispatcher that reported WAITING (and to any that
