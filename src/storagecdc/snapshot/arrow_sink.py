@@ -12,12 +12,15 @@ as if they had passed through it.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from storagecdc.model import Op, TableInfo, TableName
 from storagecdc.runtime.changefeed import Changefeed
-from storagecdc.sink.formats.parquet import arrow_schema, batch_chunk
+from storagecdc.sink.formats.parquet import METADATA_COLUMNS, arrow_schema, batch_chunk
 from storagecdc.sink.writer import StorageTableWriter
+
+_SEQ = METADATA_COLUMNS.index("_seq")
 
 
 class ArrowTables:
@@ -31,7 +34,12 @@ class ArrowTables:
         """Whether ``name`` has its writer (and so its dispatcher) already."""
         return name in self._writers
 
-    def append(self, info: TableInfo, batch: pa.RecordBatch, commit_ts: int) -> None:
+    def append(self, info: TableInfo, batch: pa.RecordBatch, commit_ts: int, seq: int) -> None:
+        """Append a chunk whose rows are the table's ``seq``-th and following of the snapshot transaction
+        (its ``_seq`` column, which the reader numbered from 0, is numbered from there)."""
+        if seq:
+            numbers = pa.array(np.arange(seq, seq + batch.num_rows, dtype=np.int64))
+            batch = batch.set_column(_SEQ, batch.schema.field(_SEQ), numbers)
         entry = self._writers.get(info.name)
         if entry is None:
             schema = arrow_schema(info, self._feed.config.sink.output_old_value)

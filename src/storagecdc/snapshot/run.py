@@ -149,6 +149,8 @@ class InitialSnapshot:
         saved = time.monotonic()
         finished: list[TableName] = []
         arrow = self.arrow = ArrowTables(feed)
+        seqs: dict[TableName, int] = {}
+        """Rows of each table handed to the sink in this attempt: the next row's ``seq`` in the transaction."""
         pieces = key_ranges(self.point.meta, self.plans, self.options.chunk_rows)
         for name, rows in read_tables(self.point.workers, pieces, self.options.chunk_rows):
             state = record.tables[name]
@@ -164,12 +166,14 @@ class InitialSnapshot:
             count = len(rows) if isinstance(rows, list) else rows.num_rows
             state.rows += count
             total += count
+            seq = seqs.get(name, 0)
+            seqs[name] = seq + count
             if isinstance(rows, list):
-                yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, commit_time_ms=commit_ms)
+                yield RowChanges(infos[name], Op.INSERT, rows_ts, rows, seq=seq, commit_time_ms=commit_ms)
             else:
                 if not arrow.started(name):  # the table's dispatcher and schema file first
                     yield RowChanges(infos[name], Op.INSERT, rows_ts, [], commit_time_ms=commit_ms)
-                arrow.append(infos[name], rows, rows_ts)
+                arrow.append(infos[name], rows, rows_ts, seq)
             progress.add_rows(count)
             if feed.stopping:
                 self._flush(feed, {n for n, s in record.tables.items() if s.state == STARTED})
