@@ -17,17 +17,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from storagecdc.config import ChangefeedConfig, load_config
 from storagecdc.consumer.options import ConsumerOptions
 from storagecdc.consumer.replayer import Replayer
 from storagecdc.consumer.sqlite_applier import SqliteApplier
 from storagecdc.model import ChangeEvent, TxnCommit
-from storagecdc.runtime.changefeed import Changefeed
+from storagecdc.runtime.changefeed import Changefeed, attached
+from storagecdc.runtime.metrics import RunMetrics
+from storagecdc.runtime.progress import SourceLag
 from storagecdc.runtime.replicate import replicate
 from storagecdc.runtime.resume import ResumeRecord, read_resume
 from storagecdc.runtime.source import open_source
 from storagecdc.storage import LocalStore, parse_data_file_key
+from tests.runtime.test_progress_metrics import Watch
 from tests.runtime.test_replicate_files import DEMO, tree
 
 CSV = "protocol=csv&include-commit-ts=true"
@@ -197,3 +201,13 @@ def test_crash_after_a_split_above_the_checkpoint_splits_again_at_the_same_trans
     assert len(first.auto_splits) == splits  # it did crash there
     assert set(first.auto_splits) <= set(last.auto_splits)  # redone at the same commit-ts
     assert replayed(tmp_path / "out", tmp_path / "db.sqlite") == unsplit
+
+
+def test_the_splits_are_a_metric(tmp_path: Path) -> None:
+    cfg = config(tmp_path / "out")
+    metrics = RunMetrics(SourceLag(cfg), cfg.sink.date_separator)
+    with attached(Watch(None, metrics)):
+        result = replicate(cfg)
+    text = generate_latest(metrics.registry).decode()
+    assert result.counters.auto_splits == len(HOT)
+    assert f"storagecdc_auto_splits_total {float(len(HOT))}" in text.splitlines()

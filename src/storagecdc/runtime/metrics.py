@@ -3,7 +3,8 @@
 Metric (type, labels): meaning.
 
 - ``storagecdc_rows_total`` (counter, table, op): row changes read, by ``schema.table`` and op ``I``/``U``/``D``.
-- ``storagecdc_transactions_total``, ``storagecdc_ddl_total``, ``storagecdc_syncpoints_total`` (counters).
+- ``storagecdc_transactions_total``, ``storagecdc_ddl_total``, ``storagecdc_syncpoints_total`` (counters);
+  ``storagecdc_auto_splits_total`` (counter): tables this run split by their row rate (``split-rows-per-second``).
 - ``storagecdc_data_files_written_total`` / ``storagecdc_data_bytes_written_total`` (counters, table): data
   files written and their bytes (a data file holds every op of its table, so bytes have no op label).
 - ``storagecdc_flush_duration_seconds`` (histogram): from a data file's upload to its index file's, per file.
@@ -137,6 +138,8 @@ class _FeedCollector(Collector):
             CounterMetricFamily("storagecdc_transactions", "Transactions replicated.", value=c.transactions),
             CounterMetricFamily("storagecdc_ddl", "DDL events replicated.", value=c.ddl),
             CounterMetricFamily("storagecdc_syncpoints", "Syncpoints written.", value=c.syncpoints),
+            CounterMetricFamily("storagecdc_auto_splits", "Tables split automatically by their row rate.",
+                                value=c.auto_splits),
             SummaryMetricFamily("storagecdc_barrier_duration_seconds",
                                 "Block events from the local flush to the last PASS.",
                                 count_value=c.barriers, sum_value=c.barrier_seconds),
