@@ -37,8 +37,7 @@ def test_lanes_run_at_the_same_time() -> None:
     both = threading.Barrier(2, timeout=WAIT)  # passes only if the two jobs run at once
     a, b = uploads.lane(), uploads.lane()
     fa, fb = a.submit(both.wait, 1), b.submit(both.wait, 1)
-    uploads.wait()
-    assert {fa.result(), fb.result()} == {0, 1}
+    assert {fa.result(WAIT), fb.result(WAIT)} == {0, 1}
     uploads.close()
 
 
@@ -105,7 +104,7 @@ def test_the_first_failure_stops_everything_and_surfaces_on_every_call() -> None
     with pytest.raises(StorageError):
         uploads.lane().submit(lambda: ran.append(2), 1)
     with pytest.raises(StorageError):
-        uploads.wait()
+        uploads.check()
     with pytest.raises(StorageError):
         uploads.close()
     assert ran == []
@@ -133,7 +132,7 @@ def test_no_workers_runs_inline() -> None:
     uploads.close()
 
 
-def test_deferred_waits_for_everything_at_its_end() -> None:
+def test_deferred_does_the_waits_of_its_lanes_at_its_end() -> None:
     uploads = Uploads(2, 1 << 30)
     done: list[int] = []
 
@@ -144,10 +143,26 @@ def test_deferred_waits_for_everything_at_its_end() -> None:
     with uploads.deferred():
         inside = (uploads.deferring, uploads.lane().deferring)
         for n in range(3):
-            uploads.lane().submit(functools.partial(slow, n), 1)
+            lane = uploads.lane()
+            lane.submit(functools.partial(slow, n), 1)
+            lane.wait()
         assert not done
     assert sorted(done) == [0, 1, 2]
     assert inside == (True, True) and not uploads.deferring
+    uploads.close()
+
+
+def test_deferred_does_not_wait_for_lanes_that_did_not_wait_in_it() -> None:
+    uploads = Uploads(2, 1 << 30)
+    release = threading.Event()
+    cut = uploads.lane().submit(lambda: release.wait(WAIT), 1)  # a file cut by size, still uploading
+    flushed = uploads.lane()
+    with uploads.deferred(), uploads.deferred():  # nested: only the outermost block waits
+        flushed.submit(lambda: None, 1)
+        flushed.wait()
+    assert not cut.done()
+    release.set()
+    assert cut.result(WAIT) is True
     uploads.close()
 
 

@@ -203,6 +203,30 @@ def test_deferred_flushes_return_at_once_and_are_durable_at_the_end() -> None:
     sink.close()
 
 
+def test_a_deferred_flush_with_nothing_new_still_waits_for_the_writers_cut_files() -> None:
+    store = GatedStore()
+    sink = StorageSink(store, SinkOptions(protocol="csv", file_size=KIB, worker_count=2), clock=lambda: 0)
+    w = sink.table_writer(TABLES[0])
+    store.gate.clear()
+    w.append(_rows(TABLES[0], 0, 40))  # one transaction of more than a file: all of it cut, nothing left
+    assert store.waiting.acquire(timeout=WAIT)
+    ended = threading.Event()
+
+    def flush_deferred() -> None:
+        with sink.uploads.deferred():
+            w.flush()
+        ended.set()
+
+    t = threading.Thread(target=flush_deferred)
+    t.start()
+    assert not ended.wait(0.2), "the deferred block ended with the writer's cut file in flight"
+    store.gate.set()
+    assert ended.wait(WAIT)
+    t.join()
+    assert w.last_file_index() == 1
+    sink.close()
+
+
 def test_worker_count_zero_writes_inline_on_the_callers_thread() -> None:
     caller = threading.get_ident()
     threads: set[int] = set()

@@ -34,6 +34,9 @@ from storagecdc.storage.paths import build_syncpoint_key
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_MS = 2000
+UPLOAD_FILES_IN_FLIGHT = 3
+"""Bytes in flight on the upload pool, in files of ``file-size``: two cut files (a cut ends a bit past
+``file-size``) upload while the writer fills the next; a third cut waits for the first to be durable."""
 _DATABASE_DDL = frozenset({ddl_types.CREATE_SCHEMA, ddl_types.DROP_SCHEMA,
                            ddl_types.MODIFY_SCHEMA_CHARSET_AND_COLLATE})
 
@@ -54,7 +57,7 @@ class StorageSink:
         self._checkpoint_written_ms: int | None = None
         self._pending_checkpoint: int | None = None
         self._cuts = SyncpointCuts(store, options)
-        self._uploads = Uploads(options.worker_count, 2 * options.file_size)
+        self._uploads = Uploads(options.worker_count, UPLOAD_FILES_IN_FLIGHT * options.file_size)
 
     @property
     def store(self) -> ObjectStore:

@@ -12,9 +12,10 @@ writer encodes the next file.
   file becomes visible), and every later ``submit``, ``wait`` and ``close`` raises that same exception, so it
   surfaces on the caller's thread as one error, exactly as a synchronous write's would.
 - ``workers == 0``: every job runs inline, in ``submit`` (the simulator's deterministic mode).
-- ``deferred()``: flushes inside the block do not wait for their lanes; the block waits for everything at
-  its end. The changefeed flushes many tables that way (the interval flush, the final flush) and reads no
-  dispatcher state before the block has ended.
+- ``deferred()``: a ``Lane.wait`` inside the block returns at once and the block's end waits for it (for the
+  lane's jobs up to then), so many tables' flushes upload at once and wait once. The changefeed flushes
+  that way (the interval flush, the final flush) and reads no dispatcher state before the block has ended.
+  Jobs of lanes that did not wait in the block (files cut by size) go on uploading.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Uploads:
         self._bytes = 0
         self._failure: BaseException | None = None
         self._deferring = 0
+        self._deferred: list[Future[Any]] = []
         self._pool: ThreadPoolExecutor | None = None
 
     @property
@@ -61,20 +63,18 @@ class Uploads:
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
-        """Let flushes inside return before their files are durable; at the end, wait for every upload."""
+        """Lane waits inside the block return at once; the (outermost) block's end does them, then raises the
+        first failure, if any. Not thread-safe: the thread that flushes uses it."""
         self._deferring += 1
         try:
             yield
         finally:
             self._deferring -= 1
-        self.wait()
-
-    def wait(self) -> None:
-        """Block until no job is in flight; raise the first failure, if any."""
-        with self._cond:
-            while self._jobs and self._failure is None:
-                self._cond.wait()
-        self.check()
+        if not self._deferring:
+            waits, self._deferred = self._deferred, []
+            for future in waits:
+                future.exception()
+            self.check()
 
     def check(self) -> None:
         """Raise the first failure of any job, if there was one."""
@@ -152,8 +152,13 @@ class Lane:
         return future
 
     def wait(self) -> None:
-        """Block until every job submitted so far has finished; raise the first failure, if any."""
+        """Block until every job submitted so far has finished; raise the first failure, if any. Inside
+        ``Uploads.deferred()`` the wait is left to the block's end."""
         last = self._last
+        if self._uploads.deferring:
+            if last is not None and not last.done():
+                self._uploads._deferred.append(last)
+            return
         if last is not None:
             last.exception()
         self._uploads.check()

@@ -248,9 +248,9 @@ class StorageTableWriter:
             if buffer.chunks:
                 chunks, stamps = buffer.take(len(buffer.chunks), self._clock())
                 futures.append(self._submit(partition, chunks, stamps))
+        self._lane.wait()
         if self._lane.deferring:
             return []
-        self._lane.wait()
         return [f.result() for f in futures]
 
     def last_file_index(self) -> int:
