@@ -14,8 +14,8 @@ when its pipe closes (the changefeed stopped or died) or it is terminated.
 A table whose plan has an Arrow target (a Parquet sink) comes as ``batch`` messages instead, each followed by
 the chunk's record batch as Arrow IPC stream bytes (``snapshot.columnar`` builds it; sent and received on the
 socket directly, the message names their size), which the changefeed's process maps without per-row work.
-A worker imports pyarrow and ``snapshot.columnar`` in a thread while it connects and waits for its first
-commands, so that its start-up does not wait for them.
+A worker imports pyarrow and ``snapshot.columnar`` in a thread once it is ready (connected), while the
+changefeed takes the point and reads the schema, so that neither waits for that import.
 """
 
 from __future__ import annotations
@@ -78,16 +78,16 @@ def maria_snapshot_position(conn: pymysql.Connection[Any]) -> tuple[str, int]:
 
 def serve(pipe: multiprocessing.connection.Connection) -> None:
     """The worker process: the URI, then commands from the pipe until it closes."""
-    # pyarrow and ``snapshot.columnar`` take a good part of a second to import: a thread imports them while this
-    # thread connects and waits for commands; a ``read`` that needs them waits for that import to finish.
-    columnar = "storagecdc.snapshot.columnar"
-    threading.Thread(target=importlib.import_module, args=(columnar,), name="import", daemon=True).start()
     raw = socket.socket(fileno=os.dup(pipe.fileno()))
     try:
         uri = pipe.recv()
         conn = open_reader(LiveSource(uri, None, blocking=False))
         mariadb = "mariadb" in str(getattr(conn, "server_version", "")).lower()
         pipe.send(("ready", mariadb))
+        # pyarrow and ``snapshot.columnar`` take a good part of a second to import: a thread imports them while
+        # the changefeed takes the point and reads the schema; a ``read`` that needs them waits for the import.
+        columnar = "storagecdc.snapshot.columnar"
+        threading.Thread(target=importlib.import_module, args=(columnar,), name="import", daemon=True).start()
         while True:
             command = pipe.recv()
             try:
