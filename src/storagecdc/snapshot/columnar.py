@@ -20,7 +20,7 @@ value the row way (and the binlog) gives:
 ==========================  =====================================================================
 INT family, DECIMAL, YEAR   the column (the server's text is exact)
 DOUBLE                      the column (the server prints the shortest text that reads back exactly)
-FLOAT                       ``CAST(c AS DOUBLE)`` (the exact 32-bit value), narrowed to float32
+FLOAT                       ``(c + 0E0)`` (the exact 32-bit value), narrowed to float32
 BIT                         ``CAST(c AS UNSIGNED)``
 TIME                        ``CAST(TIME_TO_SEC(c) * 1000000 AS SIGNED)``: microseconds (MariaDB; MySQL: rows)
 DATE, DATETIME, TIMESTAMP   the column (TIMESTAMP in the session's UTC); zero and partly zero dates null
@@ -116,7 +116,7 @@ def _column(col: ColumnInfo, mariadb: bool) -> _Column | None:
     if kind in (V.Kind.INT, V.Kind.DECIMAL, V.Kind.DOUBLE, V.Kind.YEAR):
         return _Column(q, typ, None, False)
     if kind is V.Kind.FLOAT:
-        return _Column(f"CAST({q} AS DOUBLE)", pa.float64(), lambda a: a.cast(pa.float32(), safe=False), False)
+        return _Column(f"({q} + 0E0)", pa.float64(), lambda a: a.cast(pa.float32(), safe=False), False)
     if kind is V.Kind.BIT:
         return _Column(f"CAST({q} AS UNSIGNED)", pa.uint64(), None, False)
     if kind is V.Kind.TIME and mariadb:  # MariaDB's TIME_TO_SEC keeps the fraction

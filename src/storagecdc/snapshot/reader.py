@@ -8,8 +8,9 @@ with an unbuffered cursor (pymysql's ``SSCursor``), ``n`` rows at a time.
 pymysql already returns most values as ``model`` wants them (ints, ``Decimal``, ``date``/``datetime``/
 ``timedelta``, zero dates as text, ``str`` for text and ``bytes`` for binary columns). Only a few column
 types are converted, column by column, and a table without such columns is passed through untouched:
-FLOAT (selected as ``CAST(c AS DOUBLE)``, since the server prints a FLOAT with six digits, then narrowed to its
-exact 32-bit value), BIT (big-endian bytes to ``int``) and TIMESTAMP (UTC-aware; the session time zone is UTC).
+FLOAT (selected as the DOUBLE ``(c + 0E0)``, since the server prints a FLOAT with six digits and MySQL before
+8.0.17 has no ``CAST(c AS DOUBLE)``, then narrowed to its exact 32-bit value), BIT (big-endian bytes to
+``int``) and TIMESTAMP (UTC-aware; the session time zone is UTC).
 
 For a Parquet sink the reader processes make Arrow record batches of the chunks instead (``snapshot.columnar``);
 ``TablePlan.arrow`` says so.
@@ -87,7 +88,7 @@ class TablePlan:
         return len(pk) == 1 and self.info.columns[pk[0]].type_name in _INTEGERS
 
     def select_list(self) -> str:
-        return ", ".join(f"CAST({_ident(c.name)} AS DOUBLE)" if c.type_name == "FLOAT" else _ident(c.name)
+        return ", ".join(f"({_ident(c.name)} + 0E0)" if c.type_name == "FLOAT" else _ident(c.name)
                          for c in self.info.columns)
 
     def first_chunk_sql(self, select: str | None = None) -> str:
