@@ -94,6 +94,7 @@ class E2EOptions:
     tables_txn_rate: int = 500
     tables_seconds: float = 90.0
     tables_statements_per_txn: int = 10
+    tables_catch_up_s: float = CATCH_UP_LIMIT_S
 
     def workload_rows(self, name: str) -> int:
         """sysbench gets ``rows``; the wide workloads a fifth of it (1M -> 200k)."""
@@ -418,14 +419,14 @@ def measure_tables(server: MariaDBServer, moto: MotoProcess, options: E2EOptions
                  f"{load.seconds:.0f} s")
         done = run_load(server, load, _paced, pairs)
         progress(f"tables: {done.rows:,} rows committed; waiting for the replicator to read them")
-        catch_up = wait_read(metrics_url, done.rows, CATCH_UP_LIMIT_S)
+        catch_up = wait_read(metrics_url, done.rows, options.tables_catch_up_s)
         stopping = time.monotonic()
     stop_seconds = time.monotonic() - stopping
     data, objects = count_objects(moto.store_uri(prefix))
     requests = request_counts(moto.log_path.read_bytes(), BUCKET, prefix)
     return TablesResult(load.tables, done.transactions, done.rows, done.statements, live.rows, done.seconds,
-                        catch_up, stop_seconds, TABLES_SINK_OPTIONS, data, objects, requests["PUT"],
-                        requests["GET"], requests["HEAD"], len(pairs))
+                        catch_up, options.tables_catch_up_s, stop_seconds, TABLES_SINK_OPTIONS, data, objects,
+                        requests["PUT"], requests["GET"], requests["HEAD"], len(pairs))
 
 
 # -- the run and the report -----------------------------------------------------------------------------------
