@@ -141,7 +141,7 @@ MID_RUN = [
     pytest.param(Fault.DENY, 5, "access denied", id="access-denied"),
     pytest.param(Fault.NO_BUCKET, 12, f"bucket {TEST_BUCKET!r} does not exist", id="bucket-deleted"),
     pytest.param(Fault.RESET_BEFORE, 3, "connection error", id="unreachable"),
-    pytest.param(Fault.UNAVAILABLE, 20, "S3 answered ServiceUnavailable", id="unavailable"),
+    pytest.param(Fault.UNAVAILABLE, 6, "S3 answered ServiceUnavailable", id="unavailable"),
 ]
 
 
