@@ -10,11 +10,12 @@
    is fenced: the error is kept, the changefeed is asked to stop, and every later write raises it.
 3. ``FencedStore`` wraps the changefeed's object store: the checkpoint (``metadata``) and syncpoint markers
    are written only after ``check()`` (the stored record is read back and must still be this process's);
-   schema files and the resume record after ``check(recent=True)``, which skips that read while the lease
-   was confirmed (by a conditional write of ours or a read that found the record ours) less than half a
-   lease ago and at least half a lease is left; any other write (data and index files) only while this
-   process's own lease has not run out (``guard()``: no request unless the lease must be renewed first). So
-   a process that was paused past its lease (and was taken over meanwhile) writes nothing when it wakes up.
+   schema files, the resume record and the snapshot's records after ``check(recent=True)``, which skips
+   that read while the lease was confirmed (by a conditional write of ours or a read that found the record
+   ours) less than half a lease ago and at least half a lease is left; any other write (data and index
+   files) only while this process's own lease has not run out (``guard()``: no request unless the lease
+   must be renewed first). So a process that was paused past its lease (and was taken over meanwhile)
+   writes nothing when it wakes up.
 
    Why skipping the read is safe: a takeover that follows the protocol waits until the lease has expired on
    the taker's clock, and a skipped check leaves at least half a lease (15 s by default) before that, so
@@ -34,6 +35,8 @@ from collections.abc import Callable
 
 from storagecdc.errors import FencedError, ObjectNotFoundError, StorageCdcError
 from storagecdc.runtime.resume import RESUME_KEY
+from storagecdc.snapshot.state import SCHEMA_KEY as SNAPSHOT_SCHEMA_KEY
+from storagecdc.snapshot.state import SNAPSHOT_KEY
 from storagecdc.storage.base import ForwardingStore, ObjectStore
 from storagecdc.storage.owner import OwnerLease, OwnerRecord, parse_owner
 from storagecdc.storage.paths import METADATA_KEY, OWNER_KEY, SYNCPOINT_PREFIX, parse_schema_file_key
@@ -200,8 +203,9 @@ def _now_ms() -> int:
 
 
 def needs_check(key: str) -> bool:
-    """True for the writes that ``check()`` guards: checkpoint, resume record, schema files, syncpoints."""
-    return (key in (METADATA_KEY, RESUME_KEY) or key.startswith(SYNCPOINT_PREFIX)
+    """True for the writes that ``check()`` guards: checkpoint, resume record, the snapshot's records, schema
+    files, syncpoints."""
+    return (key in (METADATA_KEY, RESUME_KEY, SNAPSHOT_KEY, SNAPSHOT_SCHEMA_KEY) or key.startswith(SYNCPOINT_PREFIX)
             or parse_schema_file_key(key) is not None)
 
 
