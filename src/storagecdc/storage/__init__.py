@@ -1,7 +1,8 @@
 """The output format shared by sink and consumer, and the object stores (the only boto3 user).
 
 - ``base``: the ``ObjectStore`` protocol; ``s3``, ``local``, ``memory``: its implementations; ``uri``:
-  ``open_store(uri)`` and ``redact_uri``; ``retry``: the backoff loop.
+  ``open_store(uri)`` and ``redact_uri``; ``retry``: the backoff loop. ``S3Store`` (and with it boto3, about
+  0.1 s of start-up) is imported on first use, so a run on a local directory never loads boto3.
 - ``paths`` and ``names``: object keys (build_*/parse_* pairs) and the reversible name encoding.
 - ``schema_file``, ``checkpoint``, ``syncpoint``, ``owner``: the JSON objects of the layout.
 """
@@ -39,7 +40,6 @@ from storagecdc.storage.paths import (
     table_key_prefix,
 )
 from storagecdc.storage.retry import RetryPolicy, call_with_retry
-from storagecdc.storage.s3 import S3Store
 from storagecdc.storage.s3_options import S3Options
 from storagecdc.storage.schema_file import (
     SchemaColumn,
@@ -110,3 +110,11 @@ __all__ = [
     "split_store_options",
     "table_key_prefix",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "S3Store":
+        from storagecdc.storage.s3 import S3Store  # noqa: PLC0415 (boto3 loads only when S3 is used)
+
+        return S3Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

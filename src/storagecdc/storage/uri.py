@@ -17,7 +17,6 @@ from storagecdc.errors import ConfigError
 from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.local import LocalStore
 from storagecdc.storage.memory import named_memory_store
-from storagecdc.storage.s3 import S3Store
 from storagecdc.storage.s3_options import S3Options
 
 S3_OPTION_KEYS = frozenset({
@@ -123,6 +122,8 @@ def _open_s3(bucket: str, prefix: str, params: Mapping[str, str]) -> ObjectStore
         conditional_writes=(None if params.get("conditional-writes", "auto") == "auto"
                             else parse_bool("conditional-writes", params["conditional-writes"])),
     )
+    from storagecdc.storage.s3 import S3Store  # noqa: PLC0415 (boto3 loads only when S3 is used)
+
     return S3Store(bucket, prefix, opts)
 
 
