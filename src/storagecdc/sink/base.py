@@ -61,7 +61,9 @@ class TableWriter(Protocol):
         ...
 
     def flush_due(self, now_ms: int) -> bool:
-        """True when the oldest buffered change is older than ``flush-interval``."""
+        """True when one of its buffers must be written by age (``sink/flush_policy.py``, ``buffer_due``): its
+        oldest change is ``flush-interval`` old and it holds at least ``min-file-size`` (estimated, encoded),
+        or its oldest change is ``max-flush-interval`` old, however small it is."""
         ...
 
     def flush(self) -> list[FileRef]:
