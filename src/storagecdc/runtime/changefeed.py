@@ -53,6 +53,7 @@ from storagecdc.runtime.resume import RESUME_KEY, ResumePoints, ResumeRecord
 from storagecdc.runtime.split_state import AutoSplit, AutoSplits, SplitDecision
 from storagecdc.sink.storage_sink import StorageSink
 from storagecdc.sink.writer import wall_clock_ms
+from storagecdc.source.schema.tracker import SchemaSnapshot
 from storagecdc.source.txn import AssemblerState, TransactionAssembler
 from storagecdc.storage.base import ObjectStore
 
@@ -147,7 +148,7 @@ class Changefeed:
         self._start_ts = start_ts
         self._points = ResumePoints()
         self._schema_generation = -1
-        self._schema_json = ""
+        self._schema: SchemaSnapshot | None = None
         self._published = start_ts or 0
         self._position_published: SourcePosition | None = None
         self._position_published_ms = 0
@@ -451,10 +452,10 @@ class Changefeed:
         tracker = self.assembler.tracker
         if tracker is None:
             return
-        if self.assembler.schema_generation != self._schema_generation:
+        if self._schema is None or self.assembler.schema_generation != self._schema_generation:
             self._schema_generation = self.assembler.schema_generation
-            self._schema_json = tracker.to_json()
-        self._points.add(commit_ts, self.assembler.position, self._schema_json)
+            self._schema = tracker.snapshot()
+        self._points.add(commit_ts, self.assembler.position, self._schema)
 
     def _tick(self, *, force: bool) -> None:
         now = self.clock()

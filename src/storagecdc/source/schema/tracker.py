@@ -50,13 +50,54 @@ _STATE_FORMAT = 1
 @dataclass(slots=True)
 class TrackedTable:
     """A table's current version, its default (charset, collation), and whether its columns still have to
-    be learned from the next TABLE_MAP (``CREATE TABLE ... SELECT`` without a column list)."""
+    be learned from the next TABLE_MAP (``CREATE TABLE ... SELECT`` without a column list).
+
+    Never changed once in ``SchemaTracker.tables`` (a change puts a new one there), so a ``SchemaSnapshot``
+    may share it and its state JSON is made once."""
 
     info: TableInfo
     charset: tuple[str, str]
     pending: bool = False
     periods: dict[str, tuple[str, str]] = field(default_factory=dict)
     """MariaDB application-time periods by name: (start, end) columns (``p WITHOUT OVERLAPS`` keys them)."""
+    state_json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def to_json(self) -> str:
+        if self.state_json is None:
+            doc = {**table_to_json(self.info), "charset": list(self.charset), "pending": self.pending,
+                   **({"periods": {k: list(v) for k, v in sorted(self.periods.items())}} if self.periods else {})}
+            self.state_json = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return self.state_json
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaSnapshot:
+    """The tracker's state at one moment, cheap to take (``SchemaTracker.snapshot``: the tables are shared,
+    not copied), serialised only when asked (``to_json``, the resume record's schema state)."""
+
+    flavor: str
+    start_ts: int
+    server_charset: tuple[str, str]
+    next_table_id: int
+    databases: dict[str, tuple[str, str]]
+    tables: dict[TableName, TrackedTable]
+    sequences: frozenset[TableName]
+
+    def to_json(self) -> str:
+        """All state as JSON text with a stable order (same state, same bytes); each table's part is made once
+        per table version, so a changefeed that learns 10,000 tables does not serialise them all 10,000 times."""
+        doc = {
+            "format": _STATE_FORMAT,
+            "flavor": self.flavor,
+            "start_ts": self.start_ts,
+            "server_charset": list(self.server_charset),
+            "next_table_id": self.next_table_id,
+            "databases": {name: list(cs) for name, cs in sorted(self.databases.items())},
+            "sequences": [[n.schema, n.table] for n in sorted(self.sequences)],
+        }
+        head = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        tables = ",".join(t.to_json() for _, t in sorted(self.tables.items()))
+        return f'{head[:-1]},"tables":[{tables}]}}'  # "tables" sorts last among the keys
 
 
 class SchemaTracker:
@@ -207,7 +248,8 @@ class SchemaTracker:
             tracked = self.tables.get(name)
             new: tuple[TableInfo, ...] = ()
             if tracked is not None:
-                tracked.info = TableInfo(name, tracked.info.columns, ts, self._new_table_id())
+                tracked = replace(tracked, info=TableInfo(name, tracked.info.columns, ts, self._new_table_id()))
+                self.tables[name] = tracked
                 new = (tracked.info,)
             return DDLEvent(ts, query, name.schema, ddl_types.TRUNCATE_TABLE, BlockScope.TABLE,
                             tables=(name,), new_tables=new)
@@ -283,9 +325,8 @@ class SchemaTracker:
             tracked = self.tables.pop(src, None)
             self.tables.pop(dst, None)
             if tracked is not None:
-                tracked.info = TableInfo(dst, tracked.info.columns, ts, tracked.info.table_id,
-                                         tracked.info.partition_ids)
-                self.tables[dst] = tracked
+                self.tables[dst] = replace(tracked, info=TableInfo(dst, tracked.info.columns, ts,
+                                                                   tracked.info.table_id, tracked.info.partition_ids))
             if dst not in touched:
                 touched.append(dst)
         new = tuple(self.tables[n].info for n in touched if n in self.tables)
@@ -335,23 +376,14 @@ class SchemaTracker:
 
     # ---- resume record -------------------------------------------------------------------------------------
 
+    def snapshot(self) -> SchemaSnapshot:
+        """The state as it is now; later changes do not show in it."""
+        return SchemaSnapshot(self.flavor, self.start_ts, self.server_charset, self.next_table_id,
+                              dict(self.databases), dict(self.tables), frozenset(self.sequences))
+
     def to_json(self) -> str:
         """All state as JSON text with a stable order (same state, same bytes)."""
-        doc = {
-            "format": _STATE_FORMAT,
-            "flavor": self.flavor,
-            "start_ts": self.start_ts,
-            "server_charset": list(self.server_charset),
-            "next_table_id": self.next_table_id,
-            "databases": {name: list(cs) for name, cs in sorted(self.databases.items())},
-            "tables": [
-                {**table_to_json(t.info), "charset": list(t.charset), "pending": t.pending,
-                 **({"periods": {k: list(v) for k, v in sorted(t.periods.items())}} if t.periods else {})}
-                for _, t in sorted(self.tables.items())
-            ],
-            "sequences": [[n.schema, n.table] for n in sorted(self.sequences)],
-        }
-        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return self.snapshot().to_json()
 
     @classmethod
     def from_json(cls, text: str, *, ignore_ddl: Iterable[str] = ()) -> SchemaTracker:
