@@ -118,6 +118,12 @@ def test_unreachable_endpoint(request: pytest.FixtureRequest, evidence: Evidence
     assert evidence.leaks() == []
 
 
+MID_RUN_LATENCY_S = 0.05
+"""Delay of every request before the trip: the demo run makes about 100 requests (uploads on 4 threads), so
+at 0.05 s it lasts about 6.5 s and writes two interval checkpoints with some 50 requests after the first of
+them; at 0.02 s it ended about 2 s after the start checkpoint, before any interval checkpoint (2 s)."""
+
+
 def trip_after_checkpoint(fault: Fault, more: int) -> FaultPlan:
     """Delay every request (so the run outlasts the checkpoint interval); once ``metadata`` has been written
     a second time (the first write is the start checkpoint), pass ``more`` requests, then answer ``fault``."""
@@ -152,7 +158,8 @@ def test_store_fails_in_the_middle_of_a_run(
     tmp_path: Path, reference_run: Callable[[Path, str], str], evidence: Evidence,
 ) -> None:
     prefix = fresh_prefix(request.node.name)
-    with FaultProxy(moto_server.endpoint, trip_after_checkpoint(fault, after), latency_s=0.025) as proxy:
+    with FaultProxy(moto_server.endpoint, trip_after_checkpoint(fault, after),
+                    latency_s=MID_RUN_LATENCY_S) as proxy:
         uri = server_uri(moto_server, TEST_BUCKET, prefix, endpoint=proxy.endpoint, **{"retry-deadline": "2"})
         result = cli(*run_args(DEMO, with_query(uri, CONSUMABLE)))
     evidence.add_result(request.node.name, result)
@@ -169,7 +176,8 @@ def test_store_fails_in_the_middle_of_a_run(
 
 @pytest.mark.s3
 def test_a_failed_run_prints_only_its_error(moto_server: MotoServer, request: pytest.FixtureRequest) -> None:
-    with FaultProxy(moto_server.endpoint, trip_after_checkpoint(Fault.DENY, 0), latency_s=0.02) as proxy:
+    with FaultProxy(moto_server.endpoint, trip_after_checkpoint(Fault.DENY, 0),
+                    latency_s=MID_RUN_LATENCY_S) as proxy:
         uri = server_uri(moto_server, TEST_BUCKET, fresh_prefix(request.node.name), endpoint=proxy.endpoint)
         result = cli(*run_args(DEMO, with_query(uri, CONSUMABLE)))
     assert "access denied" in error_line(result)
