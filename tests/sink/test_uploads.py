@@ -10,8 +10,7 @@ import pytest
 
 from storagecdc.errors import StorageError
 from storagecdc.sink.uploads import Uploads
-
-WAIT = 5.0
+from tests.sink.gates import WAIT, returns_only_after
 
 
 def test_a_lane_runs_its_jobs_one_at_a_time_in_order() -> None:
@@ -47,18 +46,8 @@ def test_submit_blocks_while_the_pool_is_full() -> None:
     lanes = [uploads.lane() for _ in range(3)]
     lanes[0].submit(lambda: release.wait(WAIT), 10)
     lanes[1].submit(lambda: None, 10)
-    submitted = threading.Event()
-
-    def third() -> None:
-        lanes[2].submit(lambda: None, 10)
-        submitted.set()
-
-    t = threading.Thread(target=third)
-    t.start()
-    assert not submitted.wait(0.2), "a third job was admitted while two were in flight"
-    release.set()
-    assert submitted.wait(WAIT)
-    t.join()
+    returns_only_after(release, lambda: lanes[2].submit(lambda: None, 10),
+                       "a third job was admitted while two were in flight")
     uploads.close()
 
 
@@ -67,18 +56,8 @@ def test_the_byte_bound_admits_one_job_of_any_size() -> None:
     release = threading.Event()
     lane, other = uploads.lane(), uploads.lane()
     lane.submit(lambda: release.wait(WAIT), 1000)  # larger than the bound: admitted, nothing in flight
-    submitted = threading.Event()
-
-    def second() -> None:
-        other.submit(lambda: None, 1)
-        submitted.set()
-
-    t = threading.Thread(target=second)
-    t.start()
-    assert not submitted.wait(0.2), "a job was admitted beside one that holds more than the bound"
-    release.set()
-    assert submitted.wait(WAIT)
-    t.join()
+    returns_only_after(release, lambda: other.submit(lambda: None, 1),
+                       "a job was admitted beside one that holds more than the bound")
     uploads.close()
 
 

@@ -17,10 +17,10 @@ from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.local import LocalStore
 from storagecdc.storage.memory import MemoryStore
 from storagecdc.storage.paths import DateSeparator, parse_data_file_key, parse_index_file_key
+from tests.sink.gates import WAIT, returns_only_after
 from tests.sink.tables import WIDE, batch, col, table, wide_row
 
 TS = make_ts(1_700_000_000_000)
-WAIT = 5.0
 TABLES = [table(f"t{n}", col("id", "INT", is_pk=True), col("note", "VARCHAR", charset="utf8mb4"), version=7)
           for n in range(4)]
 
@@ -130,19 +130,9 @@ def test_a_size_cut_uploads_while_the_writer_goes_on_and_flush_waits() -> None:
     assert store.waiting.acquire(timeout=WAIT), "the cut file never started uploading"
     w.append(_rows(TABLES[0], 1, 5))  # encoded while the cut file is held in its upload
     assert store.puts == [] and w.last_file_index() == 0
-    done = threading.Event()
     refs: list[FileRef] = []
-
-    def flush() -> None:
-        refs.extend(w.flush())
-        done.set()
-
-    t = threading.Thread(target=flush)
-    t.start()
-    assert not done.wait(0.2), "flush returned while files were still uploading"
-    store.gate.set()
-    assert done.wait(WAIT)
-    t.join()
+    returns_only_after(store.gate, lambda: refs.extend(w.flush()),
+                       "flush returned while files were still uploading")
     assert [r.index for r in refs] == [2] and w.last_file_index() == 2
     assert [k for k in store.puts if k.endswith(".csv")] == [
         f"test/t0/7/2023-11-14/CDC0000000000000000000{n}.csv" for n in (1, 2)]
@@ -173,18 +163,7 @@ def test_close_waits_for_the_writers_uploads() -> None:
     store.gate.clear()
     w.append(_rows(TABLES[0], 0, 40))
     assert store.waiting.acquire(timeout=WAIT)
-    closed = threading.Event()
-
-    def close() -> None:
-        w.close()
-        closed.set()
-
-    t = threading.Thread(target=close)
-    t.start()
-    assert not closed.wait(0.2), "close returned with an upload in flight"
-    store.gate.set()
-    assert closed.wait(WAIT)
-    t.join()
+    returns_only_after(store.gate, w.close, "close returned with an upload in flight")
     assert any(k.endswith(".index") for k in store.puts)
     sink.close()
 
@@ -210,19 +189,13 @@ def test_a_deferred_flush_with_nothing_new_still_waits_for_the_writers_cut_files
     store.gate.clear()
     w.append(_rows(TABLES[0], 0, 40))  # one transaction of more than a file: all of it cut, nothing left
     assert store.waiting.acquire(timeout=WAIT)
-    ended = threading.Event()
 
     def flush_deferred() -> None:
         with sink.uploads.deferred():
             w.flush()
-        ended.set()
 
-    t = threading.Thread(target=flush_deferred)
-    t.start()
-    assert not ended.wait(0.2), "the deferred block ended with the writer's cut file in flight"
-    store.gate.set()
-    assert ended.wait(WAIT)
-    t.join()
+    returns_only_after(store.gate, flush_deferred,
+                       "the deferred block ended with the writer's cut file in flight")
     assert w.last_file_index() == 1
     sink.close()
 
