@@ -22,6 +22,7 @@ from storagecdc.source.binlog.contract import TableMap
 
 from . import charsets, loader
 from .columnops import MARIADB, MYSQL, AlterResult, alter_ddl_type, apply_alter, resolve_column
+from .cowtables import CowTables, FrozenTables
 from .jsonstate import table_from_json, table_to_json
 from .parse import parse_ddl
 from .sequences import sequence_statement
@@ -80,7 +81,7 @@ class SchemaSnapshot:
     server_charset: tuple[str, str]
     next_table_id: int
     databases: dict[str, tuple[str, str]]
-    tables: dict[TableName, TrackedTable]
+    tables: FrozenTables[TableName, TrackedTable]
     sequences: frozenset[TableName]
 
     def to_json(self) -> str:
@@ -128,7 +129,7 @@ class SchemaTracker:
         self.start_ts = start_ts
         self.ignore_ddl = [re.compile(p) for p in ignore_ddl]
         self.databases: dict[str, tuple[str, str]] = {}
-        self.tables: dict[TableName, TrackedTable] = {}
+        self.tables: CowTables[TableName, TrackedTable] = CowTables()
         self.sequences: set[TableName] = set()
         """MariaDB sequences: their rows events are the server's bookkeeping and are passed over."""
         self.next_table_id = 1
@@ -379,7 +380,7 @@ class SchemaTracker:
     def snapshot(self) -> SchemaSnapshot:
         """The state as it is now; later changes do not show in it."""
         return SchemaSnapshot(self.flavor, self.start_ts, self.server_charset, self.next_table_id,
-                              dict(self.databases), dict(self.tables), frozenset(self.sequences))
+                              dict(self.databases), self.tables.freeze(), frozenset(self.sequences))
 
     def to_json(self) -> str:
         """All state as JSON text with a stable order (same state, same bytes)."""
