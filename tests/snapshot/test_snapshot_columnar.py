@@ -7,6 +7,7 @@ encoder's output and ``append_chunk`` cuts files like ``append``."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -124,11 +125,14 @@ def test_continued_reads_start_after_the_key(conn: Any, mariadb_db: str) -> None
 @pytest.mark.mariadb
 @pytest.mark.parametrize("value", ["a\x1fb", "line\nbreak", "cr\r", "\r\nx", "\n"], ids=repr)
 def test_values_that_break_lines_are_read_again_as_rows(mariadb: MariaDBServer, mariadb_db: str, conn: Any,
-                                                         value: str) -> None:
+                                                         value: str, caplog: pytest.LogCaptureFixture) -> None:
     mariadb.execute(f"UPDATE `{mariadb_db}`.types SET v = %s WHERE id = 9", [value])
     info = _info(conn, mariadb_db, "types")
-    got, rechecked = _batches(conn, TablePlan(info, 0, arrow=ArrowTarget(TS, False)), 7)
+    with caplog.at_level(logging.INFO, logger="storagecdc.snapshot.columnar"):
+        got, rechecked = _batches(conn, TablePlan(info, 0, arrow=ArrowTarget(TS, False)), 7)
     assert rechecked == 1
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert len(said) == 1 and f"table {info.name}: a chunk is read again as rows (" in said[0], said
     want = _expected(conn, TablePlan(info, 0), 7, False)
     assert all(g.equals(w) for g, w in zip(got, want, strict=True))
     assert got[1].to_pylist()[1]["v"] == value

@@ -36,6 +36,7 @@ since ``CONCAT_WS`` skips NULL arguments.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,8 @@ from storagecdc.sink.formats.parquet import ParquetEncoder, arrow_type, insert_b
 from storagecdc.sink.options import SinkOptions
 from storagecdc.snapshot.reader import Row, TablePlan, fetch_rows, streamed_chunks
 from storagecdc.snapshot.wire import Lines, query_lines
+
+log = logging.getLogger(__name__)
 
 SEPARATOR = "\x1f"
 Finish = Callable[[pa.Array], pa.Array]
@@ -164,15 +167,15 @@ class TextChunks:
                                             false_values=["0"], strings_can_be_null=False,
                                             quoted_strings_can_be_null=False, include_columns=names)
 
-    def parse(self, lines: Lines) -> list[pa.Array] | None:
-        """The data columns of a chunk in the sink's Arrow types; None when the chunk fails the check."""
+    def parse(self, lines: Lines) -> list[pa.Array] | str:
+        """The data columns of a chunk in the sink's Arrow types, or why the chunk fails the check."""
         block = max(1 << 22, 2 * lines.longest + 2)
         read = pcsv.ReadOptions(column_names=["_head", *self._names, "_end"], use_threads=False, block_size=block)
         try:
             table = pcsv.read_csv(pa.py_buffer(lines.data), read_options=read, parse_options=self._parse,
                                   convert_options=self._convert)
             if table.num_rows != lines.rows:
-                return None
+                return f"{table.num_rows} lines parsed for {lines.rows} rows"
             out = []
             for i, c in enumerate(self._columns):
                 arr = table.column(f"v{i}").combine_chunks()
@@ -182,8 +185,8 @@ class TextChunks:
                     arr = _nulled(arr, table.column(f"n{i}").combine_chunks())
                 out.append(arr)
             return out
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
-            return None
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError) as exc:
+            return f"{type(exc).__name__}: {str(exc)[:200]}"  # a value the text form cannot carry
 
 
 def text_chunks(info: TableInfo, mariadb: bool) -> TextChunks | None:
@@ -213,6 +216,7 @@ class BatchReader:
         self._convert = plan.converter()
         self.text = text_chunks(plan.info, mariadb)
         self.rechecked = 0
+        """Chunks that failed the text way's check and were read as rows."""
         """Chunks the text way could not take, read again as rows."""
 
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -233,8 +237,11 @@ class BatchReader:
                 lines = query_lines(self._conn, self._bind(sql, args))
                 if lines is not None and not lines.rows:
                     return
-                if lines is not None:
-                    batch, key = self._text_batch(lines, pk)
+                made = self._text_batch(lines, pk) if lines is not None else "a value longer than one packet"
+                if isinstance(made, str):
+                    self._recheck(made)
+                else:
+                    batch, key = made
             if batch is None or key is None:
                 sql = (plan.first_chunk_sql() if first else plan.next_chunk_sql()) + limit
                 rows = fetch_rows(self._conn, sql, args)
@@ -242,21 +249,28 @@ class BatchReader:
                     return
                 key = tuple(rows[-1][i] for i in pk)
                 batch = self._rows_batch(rows)
-                self.rechecked += text_select is not None
             yield batch
             if batch.num_rows < self._chunk_rows:
                 return
             args = plan.next_chunk_args(key)
 
-    def _text_batch(self, lines: Lines, pk: tuple[int, ...]) -> tuple[pa.RecordBatch | None, Row | None]:
+    def _text_batch(self, lines: Lines, pk: tuple[int, ...]) -> tuple[pa.RecordBatch, Row] | str:
+        """The chunk's record batch and last key, or why the chunk must be read as rows."""
         assert self.text is not None
         arrays = self.text.parse(lines)
-        if arrays is None:
-            return None, None
+        if isinstance(arrays, str):
+            return arrays
         key = tuple(_plain(arrays[i][-1].as_py()) for i in pk)
         if any(v is None for v in key):
-            return None, None
+            return "a NULL key value"
         return insert_batch(self._encoder.schema, arrays, self._target.commit_ts, self._commit_ms), key
+
+    def _recheck(self, reason: str) -> None:
+        """A chunk failed the text way's check and is read again as rows (same transaction, same result,
+        slower): said once per table at INFO, then at DEBUG, so that a slow snapshot can be explained."""
+        level = logging.DEBUG if self.rechecked else logging.INFO
+        log.log(level, "snapshot: table %s: a chunk is read again as rows (%s)", self._plan.info.name, reason)
+        self.rechecked += 1
 
     def _rows_batch(self, rows: list[Row]) -> pa.RecordBatch:
         if self._convert is not None:
