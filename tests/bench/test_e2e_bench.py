@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 from pathlib import Path
 
 import pytest
 
 from storagecdc.bench.e2e import FORMATS, STORES, E2EOptions, run_e2e_bench, write_e2e_report
+from storagecdc.bench.e2e_tables import CATCH_UP_LIMIT_S
 from storagecdc.bench.workloads import WORKLOADS
+from storagecdc.cli.bench import add_arguments, e2e_options
 
 ROWS = 2_000
 
@@ -40,3 +43,15 @@ def test_every_part_reports_at_a_tiny_size(tmp_path: Path) -> None:
     text = out.getvalue()
     assert "| sysbench | 2,000 |" in text and "| wide | 400 |" in text
     assert "p99 s" in text and "one file per table per second" in text
+
+
+def test_each_part_can_run_alone_from_the_command_line(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["e2e", "--skip-throughput", "--skip-latency", "--tables-catch-up", "300",
+                              "--work-dir", str(tmp_path)])
+    options = e2e_options(args)
+    assert (options.workloads, options.latency, options.tables, options.tables_catch_up_s) == ((), False, 10_000, 300.0)
+    defaults = e2e_options(parser.parse_args(["e2e", "--work-dir", str(tmp_path)]))
+    assert defaults.workloads == tuple(WORKLOADS) and defaults.latency
+    assert defaults.tables_catch_up_s == CATCH_UP_LIMIT_S

@@ -11,6 +11,7 @@ from pathlib import Path
 from storagecdc.bench import barrier
 from storagecdc.bench.decode import DecodeOptions, run_decode_bench, write_report
 from storagecdc.bench.e2e import E2EOptions, run_e2e_bench, write_e2e_report
+from storagecdc.bench.e2e_tables import CATCH_UP_LIMIT_S
 from storagecdc.bench.scale import ScaleOptions, run_scale_bench, write_scale_report
 from storagecdc.bench.snapshot import SnapshotBenchOptions, run_snapshot_bench, write_snapshot_report
 from storagecdc.bench.workloads import WORKLOADS
@@ -48,9 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="binlog cache, server and outputs (default: %(default)s)")
     e2e.add_argument("--workload", action="append", choices=list(WORKLOADS),
                      help="run only this workload (repeatable; default: all)")
+    e2e.add_argument("--skip-throughput", action="store_true", help="skip the binlog file -> store part")
     e2e.add_argument("--skip-latency", action="store_true", help="skip the live commit-to-visible latency part")
     e2e.add_argument("--skip-tables", action="store_true", help="skip the 10,000-table part")
     e2e.add_argument("--tables", type=_positive, default=10_000, help="tables of the many-table part")
+    e2e.add_argument("--tables-catch-up", type=_positive, default=int(CATCH_UP_LIMIT_S), metavar="SECONDS",
+                     help="how long the many-table part waits for the replicator after the load (default "
+                     "%(default)s)")
     scale = sub.add_parser("scale", help="decode rate and peak RSS from the first 100 MB to 2 GB of binlog history",
                            description="Decode growing prefixes of a sysbench binlog history (docs/performance.md).")
     scale.add_argument("--size-mb", type=_positive, default=2_000, help="history to generate (default 2,000 MB)")
@@ -99,10 +104,16 @@ def _run_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def e2e_options(args: argparse.Namespace) -> E2EOptions:
+    """What ``bench e2e``'s arguments ask for (a skipped part: no workloads, no latency, 0 tables)."""
+    return E2EOptions(work_dir=args.work_dir, rows=args.rows, repeat=args.repeat,
+                      workloads=() if args.skip_throughput else tuple(args.workload or WORKLOADS),
+                      latency=not args.skip_latency, tables=0 if args.skip_tables else args.tables,
+                      tables_catch_up_s=float(args.tables_catch_up))
+
+
 def _run_e2e(args: argparse.Namespace) -> int:
-    options = E2EOptions(work_dir=args.work_dir, rows=args.rows, repeat=args.repeat,
-                         workloads=tuple(args.workload or WORKLOADS), latency=not args.skip_latency,
-                         tables=0 if args.skip_tables else args.tables)
+    options = e2e_options(args)
     result = run_e2e_bench(options, progress=lambda message: print(message, file=sys.stderr, flush=True))
     write_e2e_report(result, options, shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), sys.stdout)
     return 0
