@@ -141,6 +141,13 @@ def test_stopped_mid_snapshot_then_restart_finishes_equal(
             assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
             stopped = _record(out)
             assert stopped is not None and not stopped.complete
+        # the restart must take a new point: wait until the writer has moved the binlog past the first one
+        first = _record(out)
+        assert first is not None
+        moved = time.monotonic() + 30
+        while str(mariadb.execute("SHOW MASTER STATUS")[0][1]) == str(first.position.offset) and \
+                time.monotonic() < moved:
+            time.sleep(0.05)
         restarted = subprocess.run([*CLI, "run", "--config", str(toml), "--until", "now", "--no-progress"],
                                    capture_output=True, text=True, timeout=300, check=False)
         assert restarted.returncode == 0, restarted.stderr[-3000:]
