@@ -13,7 +13,7 @@ import pytest
 
 from storagecdc.errors import ConfigError, SinkError
 from storagecdc.model import ABSENT, Op
-from storagecdc.sink.formats.parquet import ParquetEncoder, arrow_schema, arrow_type
+from storagecdc.sink.formats.parquet import ParquetEncoder, arrow_schema, arrow_type, dictionary_columns
 from storagecdc.sink.options import SinkOptions
 from tests.sink.tables import COMMIT_TS, WIDE, WIDE_NULLS, batch, col, table, wide_row
 
@@ -140,6 +140,19 @@ def test_bytes_are_deterministic() -> None:
     first = _file(opts, batch(WIDE, Op.INSERT, [wide_row(i) for i in range(50)], ts=COMMIT_TS))
     second = _file(opts, batch(WIDE, Op.INSERT, [wide_row(i) for i in range(50)], ts=COMMIT_TS))
     assert first == second
+
+
+def test_dictionary_encoding_only_where_values_repeat() -> None:
+    rows = [wide_row(i) for i in range(3000)]  # e, txt repeat; id, i, v are all distinct
+    meta = pq.read_metadata(io.BytesIO(_file(SinkOptions(protocol="parquet"), batch(WIDE, Op.INSERT, rows))))
+    group = meta.row_group(0)
+    encodings = {group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)}
+    for repeated in ("_op", "_commit_ts", "_commit_time", "e", "txt", "s", "j"):
+        assert "RLE_DICTIONARY" in encodings[repeated], repeated
+    for distinct in ("_seq", "id", "i", "v"):
+        assert "RLE_DICTIONARY" not in encodings[distinct], distinct
+    nulls = pa.array([None] * 4, pa.int32())
+    assert dictionary_columns(pa.table({"a": [1, 1, 1, 2], "b": [1, 2, 3, 3], "n": nulls})) == ["a", "n"]
 
 
 def test_absent_and_bad_values_name_the_table() -> None:

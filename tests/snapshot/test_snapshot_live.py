@@ -166,11 +166,12 @@ def test_stopped_mid_snapshot_then_restart_finishes_equal(
     _consume_and_verify(mariadb, mariadb_db, out)
 
 
-def test_read_lock_point_agrees_with_the_lock_free_one(mariadb: MariaDBServer, mariadb_db: str) -> None:
+@pytest.mark.parametrize("threads", [False, True], ids=["processes", "threads"])
+def test_read_lock_point_agrees_with_the_lock_free_one(mariadb: MariaDBServer, mariadb_db: str, threads: bool) -> None:
     mariadb.execute_script("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)", database=mariadb_db)
     source = LiveSource(mariadb.uri(), None, blocking=False)
-    locked = take_point(source, mariadb.uri(), 2, lock_free_attempts=0)
-    free = take_point(source, mariadb.uri(), 2)
+    locked = take_point(source, mariadb.uri(), 2, threads=threads, lock_free_attempts=0)
+    free = take_point(source, mariadb.uri(), 2, threads=threads)
     try:
         assert locked.locked and not free.locked
         assert locked.position == free.position  # nothing was committed in between
@@ -221,9 +222,10 @@ def test_started_tables_without_an_integer_key_are_truncated_and_read_again(
     _consume_and_verify(mariadb, mariadb_db, out)
 
 
-def test_a_failing_read_names_the_table(mariadb: MariaDBServer, mariadb_db: str) -> None:
+@pytest.mark.parametrize("threads", [False, True], ids=["processes", "threads"])
+def test_a_failing_read_names_the_table(mariadb: MariaDBServer, mariadb_db: str, threads: bool) -> None:
     source = LiveSource(mariadb.uri(), None, blocking=False)
-    point = take_point(source, mariadb.uri(), 1)
+    point = take_point(source, mariadb.uri(), 1, threads=threads)
     try:
         missing = TableInfo(TableName(mariadb_db, "gone"), (ColumnInfo("id", "INT", is_pk=True),), 0)
         with pytest.raises(SourceError, match=rf"reading {mariadb_db}\.gone: .*doesn't exist") as caught:

@@ -52,7 +52,7 @@ from storagecdc.sink.formats import values as V
 from storagecdc.sink.formats.parquet import ParquetEncoder, arrow_type, insert_batch
 from storagecdc.sink.options import SinkOptions
 from storagecdc.snapshot.reader import Row, TablePlan, fetch_rows, streamed_chunks
-from storagecdc.snapshot.wire import Lines, query_lines
+from storagecdc.snapshot.wire import LineReader, Lines
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +215,9 @@ class BatchReader:
         self._commit_ms = ts_physical_ms(target.commit_ts)
         self._convert = plan.converter()
         self.text = text_chunks(plan.info, mariadb)
+        self._lines = LineReader(conn)
         self.rechecked = 0
         """Chunks that failed the text way's check and were read as rows."""
-        """Chunks the text way could not take, read again as rows."""
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         if not self._plan.keyed:
@@ -234,7 +234,7 @@ class BatchReader:
             batch: pa.RecordBatch | None = None
             if text_select is not None:
                 sql = (plan.first_chunk_sql(text_select) if first else plan.next_chunk_sql(text_select)) + limit
-                lines = query_lines(self._conn, self._bind(sql, args))
+                lines = self._lines.query(self._bind(sql, args))
                 if lines is not None and not lines.rows:
                     return
                 made = self._text_batch(lines, pk) if lines is not None else "a value longer than one packet"

@@ -1,4 +1,4 @@
-"""A consistent point: reader processes in snapshot transactions that all see the same binlog position.
+"""A consistent point: snapshot readers in snapshot transactions that all see the same binlog position.
 
 MariaDB reports, inside ``START TRANSACTION WITH CONSISTENT SNAPSHOT``, the binlog file and position that
 the snapshot corresponds to (status ``Binlog_snapshot_file``/``Binlog_snapshot_position``), without any lock;
@@ -25,7 +25,9 @@ import pymysql
 
 from storagecdc.errors import SourceError
 from storagecdc.model import SourcePosition
-from storagecdc.snapshot.workers import Worker
+from storagecdc.snapshot.process_reader import ProcessReader
+from storagecdc.snapshot.thread_reader import ThreadReader
+from storagecdc.snapshot.workers import Reader
 from storagecdc.source.live import LiveSource
 
 log = logging.getLogger(__name__)
@@ -36,14 +38,14 @@ LOCK_FREE_ATTEMPTS = 5
 
 @dataclass
 class ConsistentPoint:
-    """Reader processes inside snapshot transactions at ``position``; ``close()`` ends them."""
+    """Readers inside snapshot transactions at ``position``; ``close()`` ends them."""
 
     position: SourcePosition
     """The binlog position (and executed GTID set) the snapshot corresponds to."""
     server_ms: int
     """The server's clock when the snapshot was taken (milliseconds since the epoch)."""
     mariadb: bool
-    workers: list[Worker]
+    workers: list[Reader]
     meta: pymysql.Connection[Any]
     locked: bool
     """True when the snapshot needed ``FLUSH TABLES WITH READ LOCK``."""
@@ -56,14 +58,15 @@ class ConsistentPoint:
             self.meta.close()
 
 
-def take_point(source: LiveSource, uri: str, readers: int, *,
+def take_point(source: LiveSource, uri: str, readers: int, *, threads: bool = False,
                lock_free_attempts: int | None = None) -> ConsistentPoint:
-    """Start ``readers`` reader processes for ``uri`` that each hold a snapshot of the same binlog position
-    (MariaDB: lock-free for up to ``lock_free_attempts`` tries, default ``LOCK_FREE_ATTEMPTS`` as it is when
-    called)."""
+    """Start ``readers`` readers for ``uri`` (threads of this process, else processes: ``snapshot.workers``)
+    that each hold a snapshot of the same binlog position (MariaDB: lock-free for up to ``lock_free_attempts``
+    tries, default ``LOCK_FREE_ATTEMPTS`` as it is when called)."""
     if lock_free_attempts is None:
         lock_free_attempts = LOCK_FREE_ATTEMPTS
-    workers = [Worker(uri, i) for i in range(readers)]
+    kind = ThreadReader if threads else ProcessReader
+    workers: list[Reader] = [kind(uri, i) for i in range(readers)]
     meta = None
     try:
         meta = source.connect()
@@ -98,13 +101,13 @@ def _one(conn: pymysql.Connection[Any], sql: str, args: Any = None) -> Any:
     return row[0] if row else None
 
 
-def _begin_all(workers: list[Worker]) -> list[Any]:
+def _begin_all(workers: list[Reader]) -> list[Any]:
     for worker in workers:
         worker.send("begin")
     return [worker.expect("pos") for worker in workers]
 
 
-def _lock_free(meta: pymysql.Connection[Any], workers: list[Worker], attempts: int) -> SourcePosition | None:
+def _lock_free(meta: pymysql.Connection[Any], workers: list[Reader], attempts: int) -> SourcePosition | None:
     for attempt in range(attempts):
         positions = [tuple(p) for p in _begin_all(workers)]
         if len(set(positions)) == 1:
@@ -119,7 +122,7 @@ def _lock_free(meta: pymysql.Connection[Any], workers: list[Worker], attempts: i
     return None
 
 
-def _with_read_lock(source: LiveSource, meta: pymysql.Connection[Any], workers: list[Worker],
+def _with_read_lock(source: LiveSource, meta: pymysql.Connection[Any], workers: list[Reader],
                     mariadb: bool) -> SourcePosition:
     lock = source.connect()
     try:

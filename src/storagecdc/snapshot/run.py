@@ -75,7 +75,7 @@ class SnapshotStopped(StorageCdcError):
 @dataclass(frozen=True, slots=True)
 class SnapshotOptions:
     readers: int = 2
-    """Reader processes reading tables at once, each with a connection in its own snapshot of the same point."""
+    """Readers reading tables at once, each with a connection in its own snapshot of the same point."""
     chunk_rows: int = 20_000
     """Rows per chunk (one query of a keyed table, one fetch of an unkeyed one); memory holds a few chunks."""
     progress_interval_s: float = 5.0
@@ -227,7 +227,7 @@ def plan_snapshot(config: ChangefeedConfig, store: ObjectStore, record: Snapshot
     """Take a consistent point and plan the (first or a continued) snapshot attempt."""
     options = options or SnapshotOptions()
     probe = LiveSource(config.source.uri, None, blocking=False)
-    point = take_point(probe, config.source.uri, options.readers)
+    point = take_point(probe, config.source.uri, options.readers, threads=_reads_arrow(config))
     try:
         return _plan(config, store, record, source_name=source_name, options=options, point=point)
     except BaseException:
@@ -284,6 +284,12 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
                               _arrow_target(config, info, record.rows_ts))
                     for info in todo_infos), key=lambda p: -p.estimated_rows)
     return InitialSnapshot(store, record, point, plans, truncate, base_ts, options)
+
+
+def _reads_arrow(config: ChangefeedConfig) -> bool:
+    """Whether the tables are read as Arrow record batches (``_arrow_target``), by reader threads; else by
+    reader processes (``snapshot.workers``)."""
+    return config.sink.protocol == "parquet" and not config.split_tables
 
 
 def _arrow_target(config: ChangefeedConfig, info: TableInfo, rows_ts: int) -> ArrowTarget | None:

@@ -1,21 +1,18 @@
-"""Reader processes: each holds one connection inside a snapshot transaction and reads whole tables.
+"""Snapshot readers: each holds one connection inside a snapshot transaction and reads whole tables.
 
-Parsing result rows is most of a snapshot's reading cost, and pymysql does it in Python, so the readers run
-in processes of their own (``python -m storagecdc.snapshot.reader_process``: a fresh interpreter that inherits
-nothing of the parent's threads or locks and does not import the parent's main module) and the changefeed's
-process only unpickles their chunks (about a tenth of the parsing cost) and encodes them. They talk over a
-socket pair with ``multiprocessing.connection`` framing; the source URI (with its password) is the first
-message, never a command-line argument. A
-worker answers, over a pipe: ``begin`` (start the snapshot transaction; on MariaDB the binlog position it
-corresponds to), ``rollback``, and ``read`` (a table, as ``rows`` messages of one chunk each, then
-``done``); the pipe's buffer is the back-pressure, so memory holds a chunk or two per worker. A worker ends
-when its pipe closes (the changefeed stopped or died) or it is terminated.
+A reader runs ``serve``: it answers commands, in order, over a channel: ``begin`` (start the snapshot
+transaction; on MariaDB the binlog position it corresponds to), ``rollback``, and ``read`` (a table, as
+``rows`` messages of one chunk each, then ``done``). A table whose plan has an Arrow target (a Parquet sink)
+comes as ``batch`` messages instead, each a chunk's record batch (``snapshot.columnar`` builds it). The
+channel's bounded buffer is the back-pressure, so memory holds a chunk or two per reader.
 
-A table whose plan has an Arrow target (a Parquet sink) comes as ``batch`` messages instead, each followed by
-the chunk's record batch as Arrow IPC stream bytes (``snapshot.columnar`` builds it; sent and received on the
-socket directly, the message names their size), which the changefeed's process maps without per-row work.
-A worker imports pyarrow and ``snapshot.columnar`` in a thread once it is ready (connected), while the
-changefeed takes the point and reads the schema, so that neither waits for that import.
+Readers are of two kinds, with the same interface on the changefeed's side (``Reader``):
+
+- ``snapshot.thread_reader``: a thread of the changefeed's process. For a Parquet sink, where a keyed table
+  is read the text way (the server formats the rows, pyarrow parses them: little Python per row) and the batch
+  reaches the sink without a copy; no interpreter to start.
+- ``snapshot.process_reader``: a process of its own, for the row way (pymysql parses every value in Python,
+  which two threads of one process could not do at once).
 """
 
 from __future__ import annotations
@@ -23,14 +20,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing.connection
-import os
-import socket
-import subprocess
-import sys
 import threading
+from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import pymysql
 
@@ -48,7 +42,7 @@ SESSION = (
     "SET SESSION net_write_timeout = 3600",  # a reader may wait on the sink between chunks
     "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
 )
-_START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 60.0
 
 
 def open_reader(source: LiveSource) -> pymysql.Connection[Any]:
@@ -76,90 +70,92 @@ def maria_snapshot_position(conn: pymysql.Connection[Any]) -> tuple[str, int]:
     return file, int(status.get("binlog_snapshot_position", "0"))
 
 
-def serve(pipe: multiprocessing.connection.Connection) -> None:
-    """The worker process: the URI, then commands from the pipe until it closes."""
-    raw = socket.socket(fileno=os.dup(pipe.fileno()))
+class ReaderSide(Protocol):
+    """The reader's end of its channel. ``recv`` raises ``EOFError`` once the changefeed closed it."""
+
+    def recv(self) -> Any: ...
+
+    def send(self, message: tuple[str, Any]) -> None: ...
+
+    def send_batch(self, batch: pa.RecordBatch) -> None: ...
+
+    def connected(self, conn: pymysql.Connection[Any]) -> None:
+        """The reader's connection is open (a thread's channel closes it to stop a read)."""
+
+
+def serve(channel: ReaderSide) -> None:
+    """A reader: the source URI, then commands from the channel until it closes."""
     try:
-        uri = pipe.recv()
+        uri = channel.recv()
         conn = open_reader(LiveSource(uri, None, blocking=False))
+        channel.connected(conn)
         mariadb = "mariadb" in str(getattr(conn, "server_version", "")).lower()
-        pipe.send(("ready", mariadb))
-        # pyarrow and ``snapshot.columnar`` take a good part of a second to import: a thread imports them while
-        # the changefeed takes the point and reads the schema; a ``read`` that needs them waits for the import.
+        channel.send(("ready", mariadb))
+        # pyarrow and ``snapshot.columnar`` take a good part of a second to import (in a process of its own): a
+        # thread imports them while the changefeed takes the point and reads the schema; a ``read`` that needs
+        # them waits for the import.
         columnar = "storagecdc.snapshot.columnar"
         threading.Thread(target=importlib.import_module, args=(columnar,), name="import", daemon=True).start()
         while True:
-            command = pipe.recv()
+            command = channel.recv()
             try:
                 if command[0] == "begin":
                     begin_snapshot(conn)
-                    pipe.send(("pos", maria_snapshot_position(conn) if mariadb else None))
+                    channel.send(("pos", maria_snapshot_position(conn) if mariadb else None))
                 elif command[0] == "rollback":
                     conn.rollback()
-                    pipe.send(("ok", None))
+                    channel.send(("ok", None))
                 elif command[0] == "read":
                     plan, chunk_rows = command[1], command[2]
                     if plan.arrow is None:
                         for rows in read_table(conn, plan, chunk_rows):
-                            pipe.send(("rows", rows))
+                            channel.send(("rows", rows))
                     else:
-                        from storagecdc.snapshot.columnar import BatchReader, to_ipc  # noqa: PLC0415 (see serve)
+                        from storagecdc.snapshot.columnar import BatchReader  # noqa: PLC0415 (see above)
 
                         for batch in BatchReader(conn, plan, chunk_rows, mariadb).batches():
-                            data = to_ipc(batch)
-                            pipe.send(("batch", data.size))
-                            raw.sendall(data)
-                    pipe.send(("done", None))
+                            channel.send_batch(batch)
+                    channel.send(("done", None))
             except (pymysql.err.MySQLError, SourceError) as exc:
-                pipe.send(("error", str(exc)))
+                channel.send(("error", str(exc)))
     except (EOFError, OSError, KeyboardInterrupt):
         return  # the changefeed is gone or stopping
     except (pymysql.err.MySQLError, SourceError) as exc:
-        with contextlib.suppress(OSError):
-            pipe.send(("error", str(exc)))
+        with contextlib.suppress(OSError, EOFError):
+            channel.send(("error", str(exc)))
 
 
-def _receive_exactly(sock: socket.socket, size: int) -> bytearray:
-    """``size`` bytes from ``sock``, received into one buffer."""
-    buf = bytearray(size)
-    got = 0
-    with memoryview(buf) as view:
-        while got < size:
-            n = sock.recv_into(view[got:])
-            if not n:
-                raise EOFError
-            got += n
-    return buf
+class Reader(ABC):
+    """The changefeed's side of one reader. ``waitable`` is what ``read_tables`` waits on (an object with a
+    ``fileno``): it is readable when a message is there."""
 
-
-class Worker:
-    """One reader process and its pipe."""
-
-    def __init__(self, uri: str, index: int) -> None:
-        """``uri``: the live source's URI (it reaches the process through the pipe, never its command line)."""
-        ours, theirs = socket.socketpair()
-        self.name = f"snapshot reader {index}"
+    def __init__(self, uri: str, name: str) -> None:
+        self.name = name
         self._source = redact(uri)
-        try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "storagecdc.snapshot.reader_process", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-            )
-        finally:
-            theirs.close()
-        self._sock = ours
-        """The pipe's socket, for the record batches' bytes."""
-        self.pipe = multiprocessing.connection.Connection(os.dup(ours.fileno()))
-        self.pipe.send(uri)
         self.mariadb = False
 
-    def ready(self) -> None:
-        if not self.pipe.poll(_START_TIMEOUT_S):
-            raise SourceError(f"{self.name} did not start within {_START_TIMEOUT_S:.0f} s")
-        self.mariadb = bool(self.expect("ready"))
+    @property
+    @abstractmethod
+    def waitable(self) -> Any: ...
 
-    def send(self, *command: Any) -> None:
-        self.pipe.send(command)
+    @abstractmethod
+    def send(self, *command: Any) -> None: ...
+
+    @abstractmethod
+    def _next(self) -> tuple[str, Any]:
+        """The next message; ``EOFError`` or ``OSError`` when the reader ended."""
+
+    @abstractmethod
+    def _ended(self) -> str:
+        """How the reader ended, for an error message."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def ready(self) -> None:
+        if not multiprocessing.connection.wait([self.waitable], START_TIMEOUT_S):
+            raise SourceError(f"{self.name} did not start within {START_TIMEOUT_S:.0f} s")
+        self.mariadb = bool(self.expect("ready"))
 
     def expect(self, kind: str) -> Any:
         """The next message, which must be ``kind``; its payload."""
@@ -170,38 +166,19 @@ class Worker:
 
     def receive(self) -> tuple[str, Any]:
         try:
-            kind, payload = self.pipe.recv()
+            kind, payload = self._next()
         except (EOFError, OSError):
-            raise SourceError(f"{self.name} ended unexpectedly (exit code {self._proc.poll()})",
-                              retryable=True) from None
+            raise SourceError(f"{self.name} ended unexpectedly ({self._ended()})", retryable=True) from None
         if kind == "error":
             raise SourceError(f"server {self._source}: snapshot read failed: {payload}", retryable=True)
-        if kind == "batch":
-            try:
-                data = _receive_exactly(self._sock, int(payload))
-            except (EOFError, OSError):
-                raise SourceError(f"{self.name} ended unexpectedly (exit code {self._proc.poll()})",
-                                  retryable=True) from None
-            from storagecdc.snapshot.columnar import from_ipc  # noqa: PLC0415 (see serve)
-
-            return "batch", from_ipc(data)
         return str(kind), payload
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.pipe.close()
-        self._sock.close()
-        if self._proc.poll() is None:
-            self._proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._proc.wait(10)
 
 
 Chunk: TypeAlias = "list[Row] | pa.RecordBatch"
 """A chunk of rows: as rows, or as an Arrow record batch for a plan with an Arrow target."""
 
 
-def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
+def read_tables(workers: list[Reader], plans: list[TablePlan], chunk_rows: int
                 ) -> Iterator[tuple[TableName, Chunk | None]]:
     """Every plan's rows, ``(table, chunk)`` chunk after chunk and ``(table, None)`` when a table is done;
     each worker reads one plan at a time, taking the next from ``plans`` (in order) when it is done.
@@ -212,22 +189,22 @@ def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
     todo = deque(plans)
     left = Counter(p.info.name for p in plans)
     """Plans not done, per table."""
-    order: dict[TableName, deque[Worker]] = {}
+    order: dict[TableName, deque[Reader]] = {}
     """The workers reading a table's plans, in the plans' order."""
-    busy: dict[Any, tuple[Worker, TableName]] = {}
+    busy: dict[Any, tuple[Reader, TableName]] = {}
 
-    def assign(worker: Worker) -> None:
+    def assign(worker: Reader) -> None:
         if todo:
             plan = todo.popleft()
             worker.send("read", plan, chunk_rows)
-            busy[worker.pipe] = (worker, plan.info.name)
+            busy[worker.waitable] = (worker, plan.info.name)
             order.setdefault(plan.info.name, deque()).append(worker)
 
     for worker in workers:
         assign(worker)
     while busy:
-        for pipe in multiprocessing.connection.wait([q[0].pipe for q in order.values()]):
-            worker, name = busy[pipe]
+        for waitable in multiprocessing.connection.wait([q[0].waitable for q in order.values()]):
+            worker, name = busy[waitable]
             try:
                 kind, payload = worker.receive()
             except SourceError as exc:
@@ -235,7 +212,7 @@ def read_tables(workers: list[Worker], plans: list[TablePlan], chunk_rows: int
             if kind in ("rows", "batch"):
                 yield name, payload
             elif kind == "done":
-                del busy[pipe]
+                del busy[waitable]
                 order[name].popleft()
                 left[name] -= 1
                 if not left[name]:

@@ -31,6 +31,7 @@ import pymysql
 
 from storagecdc.errors import ConfigError, SourceError
 from storagecdc.model import SourcePosition
+from storagecdc.source import tls
 from storagecdc.source.binlog import event_types as et
 from storagecdc.source.binlog.contract import RawEvent
 from storagecdc.source.binlog.framing import CHECKSUM_CRC32, CHECKSUM_OFF, FormatState, decode_packet_event
@@ -240,7 +241,7 @@ class LiveSource:
         """A new logged-in pymysql connection (on ``sock`` when given), e.g. to read information_schema;
         the caller closes it. Failures are ``SourceError``s without the password."""
         uri = self.uri
-        conn: pymysql.Connection[Any] = pymysql.Connection(
+        conn: pymysql.Connection[Any] = tls.Connection(
             host=uri.host,
             port=uri.port,
             user=uri.user,
