@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -29,6 +30,11 @@ COMMANDS: dict[str, str] = {
 """Subcommand name -> one-line help; each lives in ``storagecdc.cli.<name>`` with ``add_arguments``/``run``."""
 
 log = logging.getLogger("storagecdc")
+
+# storagecdc does no linear algebra, but importing numpy (which pyarrow and the encoders use) starts OpenBLAS's
+# thread pool, whose threads spin for a while: about 0.1 s of CPU per process, a core taken from the server
+# during start-up. Commands import numpy after this line; reader processes inherit the setting.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:

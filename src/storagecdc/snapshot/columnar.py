@@ -169,7 +169,7 @@ class TextChunks:
 
     def parse(self, lines: Lines) -> list[pa.Array] | str:
         """The data columns of a chunk in the sink's Arrow types, or why the chunk fails the check."""
-        block = max(1 << 22, 2 * lines.longest + 2)
+        block = len(lines.data) + 1  # one block: the columns come as one chunk each, not combined by copying
         read = pcsv.ReadOptions(column_names=["_head", *self._names, "_end"], use_threads=False, block_size=block)
         try:
             table = pcsv.read_csv(pa.py_buffer(lines.data), read_options=read, parse_options=self._parse,

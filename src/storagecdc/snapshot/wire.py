@@ -38,8 +38,6 @@ class Lines:
 
     data: memoryview
     rows: int
-    longest: int
-    """Bytes of the longest line."""
 
 
 class LineReader:
@@ -120,7 +118,7 @@ class LineReader:
 def _as_lines(buf: bytearray, starts: list[int], end: int) -> Lines:
     """Row packets to lines, in place (see the module docstring)."""
     if not starts:
-        return Lines(memoryview(b""), 0, 0)
+        return Lines(memoryview(b""), 0)
     arr = np.frombuffer(buf, dtype=np.uint8, count=end + 1)
     at = np.array(starts, dtype=np.int64)
     first = arr[at + 4]
@@ -132,5 +130,4 @@ def _as_lines(buf: bytearray, starts: list[int], end: int) -> Lines:
     arr[wide + 5] = FILLER
     arr[wide + 6] = FILLER
     arr[at[first == 0xFD] + 7] = FILLER
-    longest = int(np.diff(np.append(at, end)).max())
-    return Lines(memoryview(buf)[1:end + 1], len(starts), longest)
+    return Lines(memoryview(buf)[1:end + 1], len(starts))
