@@ -1,5 +1,6 @@
 """Reader threads (``snapshot.thread_reader``) against the private MariaDB: they read as a reader process does,
-and ``close`` stops one in the middle of a table at once, its connection closed."""
+``close`` stops one in the middle of a table at once, its connection closed, and a changefeed uses them when
+few rows must be read the row way (``snapshot.reader_kind``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import time
 import pyarrow as pa
 import pytest
 
+from storagecdc.config import load_config
 from storagecdc.devtools.mariadb import MariaDBServer
 from storagecdc.model import ColumnInfo, TableInfo, TableName, make_ts
 from storagecdc.snapshot.reader import ArrowTarget, TablePlan
+from storagecdc.snapshot.reader_kind import use_threads
 from storagecdc.snapshot.thread_reader import ThreadReader
+from storagecdc.source.live import LiveSource
 
 pytestmark = pytest.mark.mariadb
 
@@ -50,3 +54,26 @@ def test_close_in_the_middle_of_a_table_stops_the_thread(mariadb: MariaDBServer,
     while mariadb.execute("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s", [session]):
         assert time.monotonic() < deadline, "the reader's session is still open"  # its connection is closed
         time.sleep(0.05)
+
+
+def _chosen(server: MariaDBServer, db: str, protocol: str) -> bool:
+    overrides = {"snapshot": "initial", "filter": [f"{db}.*"]}
+    config = load_config(None, source=server.uri(), sink_uri=f"file:///unused?protocol={protocol}",
+                         overrides=overrides)
+    conn = LiveSource(server.uri(), None, blocking=False).connect()
+    try:
+        return use_threads(conn, config)
+    finally:
+        conn.close()
+
+
+def test_readers_are_threads_unless_many_rows_lack_a_key(mariadb: MariaDBServer, mariadb_db: str) -> None:
+    mariadb.execute_script(
+        "CREATE TABLE keyed (id INT PRIMARY KEY); INSERT INTO keyed SELECT seq FROM seq_1_to_2000;"
+        "CREATE TABLE loose (v INT); INSERT INTO loose SELECT seq FROM seq_1_to_100;"
+        "ANALYZE TABLE keyed, loose", database=mariadb_db)
+    assert _chosen(mariadb, mariadb_db, "parquet")  # 100 of 2,100 rows without a key
+    assert not _chosen(mariadb, mariadb_db, "csv")  # the row way: processes
+    mariadb.execute_script("INSERT INTO loose SELECT seq FROM seq_1_to_1000; ANALYZE TABLE loose",
+                           database=mariadb_db)
+    assert not _chosen(mariadb, mariadb_db, "parquet")  # 1,100 of 3,100

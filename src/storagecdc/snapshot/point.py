@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,18 +59,21 @@ class ConsistentPoint:
             self.meta.close()
 
 
-def take_point(source: LiveSource, uri: str, readers: int, *, threads: bool = False,
+def take_point(source: LiveSource, uri: str, readers: int, *,
+               threads: bool | Callable[[pymysql.Connection[Any]], bool] = False,
                lock_free_attempts: int | None = None) -> ConsistentPoint:
-    """Start ``readers`` readers for ``uri`` (threads of this process, else processes: ``snapshot.workers``)
-    that each hold a snapshot of the same binlog position (MariaDB: lock-free for up to ``lock_free_attempts``
-    tries, default ``LOCK_FREE_ATTEMPTS`` as it is when called)."""
+    """Start ``readers`` readers for ``uri`` (threads of this process, else processes: ``snapshot.workers``;
+    ``threads`` may decide from the server, through the ``meta`` connection) that each hold a snapshot of the
+    same binlog position (MariaDB: lock-free for up to ``lock_free_attempts`` tries, default
+    ``LOCK_FREE_ATTEMPTS`` as it is when called)."""
     if lock_free_attempts is None:
         lock_free_attempts = LOCK_FREE_ATTEMPTS
-    kind = ThreadReader if threads else ProcessReader
-    workers: list[Reader] = [kind(uri, i) for i in range(readers)]
+    workers: list[Reader] = []
     meta = None
     try:
         meta = source.connect()
+        kind = ThreadReader if (threads(meta) if callable(threads) else threads) else ProcessReader
+        workers.extend(kind(uri, i) for i in range(readers))
         for worker in workers:
             worker.ready()
         mariadb = workers[0].mariadb

@@ -27,6 +27,7 @@ points is refused (the tables' columns and CREATE_TIME at the new point must equ
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ from storagecdc.snapshot.durable import continuable, durable_max_key, has_rows
 from storagecdc.snapshot.point import ConsistentPoint, take_point
 from storagecdc.snapshot.progress import SnapshotProgress, watch
 from storagecdc.snapshot.reader import ArrowTarget, TablePlan, key_ranges, same_columns, table_facts
+from storagecdc.snapshot.reader_kind import use_threads
 from storagecdc.snapshot.state import DONE, PENDING, STARTED, SnapshotRecord, TableState
 from storagecdc.snapshot.workers import read_tables
 from storagecdc.source.live import LiveSource
@@ -227,7 +229,7 @@ def plan_snapshot(config: ChangefeedConfig, store: ObjectStore, record: Snapshot
     """Take a consistent point and plan the (first or a continued) snapshot attempt."""
     options = options or SnapshotOptions()
     probe = LiveSource(config.source.uri, None, blocking=False)
-    point = take_point(probe, config.source.uri, options.readers, threads=_reads_arrow(config))
+    point = take_point(probe, config.source.uri, options.readers, threads=functools.partial(use_threads, config=config))
     try:
         return _plan(config, store, record, source_name=source_name, options=options, point=point)
     except BaseException:
@@ -284,12 +286,6 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
                               _arrow_target(config, info, record.rows_ts))
                     for info in todo_infos), key=lambda p: -p.estimated_rows)
     return InitialSnapshot(store, record, point, plans, truncate, base_ts, options)
-
-
-def _reads_arrow(config: ChangefeedConfig) -> bool:
-    """Whether the tables are read as Arrow record batches (``_arrow_target``), by reader threads; else by
-    reader processes (``snapshot.workers``)."""
-    return config.sink.protocol == "parquet" and not config.split_tables
 
 
 def _arrow_target(config: ChangefeedConfig, info: TableInfo, rows_ts: int) -> ArrowTarget | None:
