@@ -80,27 +80,34 @@ class LineReader:
         plain = True
         continued = False
         while True:
-            while pos + 5 <= have:
-                size = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+            last = have - 5
+            while pos <= last:
                 first = buf[pos + 4]
-                if continued or size == _MAX_PACKET or first >= 0xFE or first == 0xFB:
-                    if not continued and first == 0xFE and size < 9:  # EOF: the end of the rows
-                        if pos + 4 + size > have:
-                            break
-                        if pos + 4 + size != have:
-                            raise ValueError(f"{have - pos - 4 - size} bytes after the end of the result")
-                        return starts, pos, plain
-                    if not continued and first == 0xFF:
-                        if pos + 4 + size > have:
-                            break
-                        code = int.from_bytes(buf[pos + 5:pos + 7], "little")
-                        message = buf[pos + 7:pos + 4 + size].decode("utf-8", "replace")
-                        raise SourceError(f"server error {code} while sending rows: {message}", retryable=True)
-                    plain = False
-                    continued = size == _MAX_PACKET
-                else:
-                    add(pos)
-                pos += 4 + size
+                if buf[pos + 2] or continued or (first >= 0xFB and first != 0xFC):
+                    # not a row packet under 64 KiB with a value of a 1- or 2-byte length: the slow path
+                    size = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+                    if continued or size == _MAX_PACKET or first >= 0xFE or first == 0xFB:
+                        if not continued and first == 0xFE and size < 9:  # EOF: the end of the rows
+                            if pos + 4 + size > have:
+                                break
+                            if pos + 4 + size != have:
+                                raise ValueError(f"{have - pos - 4 - size} bytes after the end of the result")
+                            return starts, pos, plain
+                        if not continued and first == 0xFF:
+                            if pos + 4 + size > have:
+                                break
+                            code = int.from_bytes(buf[pos + 5:pos + 7], "little")
+                            message = buf[pos + 7:pos + 4 + size].decode("utf-8", "replace")
+                            raise SourceError(f"server error {code} while sending rows: {message}",
+                                              retryable=True)
+                        plain = False
+                        continued = size == _MAX_PACKET
+                    else:
+                        add(pos)
+                    pos += 4 + size
+                    continue
+                add(pos)  # the common case, with as little work per row as Python allows
+                pos += 4 + (buf[pos] | buf[pos + 1] << 8)
             if len(buf) - have < _READ:  # grow by doubling, into a new buffer (a result may still be viewed)
                 grown = bytearray(2 * len(buf))
                 grown[:have] = buf[:have]
