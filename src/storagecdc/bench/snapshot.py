@@ -12,7 +12,7 @@ Before the runs, storagecdc's modules are compiled to bytecode, as ``pip install
 
 Reported: the median wall time of each, rows/s, the ratio (storagecdc / mysqldump; above 1 is faster than
 mysqldump), the peak RSS of each process and the output sizes, and the median CPU seconds of each run: the
-tool's (its process and the children it waited for: storagecdc's reader processes) and the server's (the
+tool's (its process and the children it waited for: reader processes, when there are any) and the server's (the
 MariaDB process's CPU time over the run). On a shared machine the wall times depend on the load; the CPU
 seconds much less.
 """

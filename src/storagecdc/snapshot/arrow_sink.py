@@ -1,4 +1,4 @@
-"""The snapshot's writers for tables whose chunks come from the reader processes as Arrow record batches.
+"""The snapshot's writers for tables whose chunks come from the readers as Arrow record batches.
 
 A Parquet sink takes a table's snapshot chunks without per-row work: each record batch (already in the
 table's Parquet schema, ``snapshot.columnar``) becomes an encoded chunk of a ``StorageTableWriter`` of the

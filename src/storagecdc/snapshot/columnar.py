@@ -1,6 +1,6 @@
-"""Snapshot chunks as Arrow record batches in the sink's Parquet schema, built in the reader processes.
+"""Snapshot chunks as Arrow record batches in the sink's Parquet schema, built by the readers.
 
-For a Parquet sink the reader processes hand the changefeed's process finished Arrow data (the rows as inserts
+For a Parquet sink the readers (``snapshot.workers``) hand the changefeed finished Arrow data (the rows as inserts
 at the snapshot's commit-ts, with the Parquet format's metadata columns: ``sink.formats.parquet.insert_batch``),
 so that process does no per-row work. There are two ways to read a chunk:
 
@@ -12,7 +12,7 @@ so that process does no per-row work. There are two ways to read a chunk:
   a chunk that fails it, or whose last key is not a plain value, is read again the row way, in the same
   transaction (the same rows).
 - **rows** (tables with a column type below "rows", tables without a primary key, and rechecked chunks):
-  pymysql's rows (``snapshot.reader``), made Arrow data by the Parquet encoder, in the reader process.
+  pymysql's rows (``snapshot.reader``), made Arrow data by the Parquet encoder, in the reader.
 
 Column expressions of the text way, by the value kind of ``sink.formats.values``; each gives exactly the
 value the row way (and the binlog) gives:

@@ -12,7 +12,7 @@ FLOAT (selected as the DOUBLE ``(c + 0E0)``, since the server prints a FLOAT wit
 8.0.17 has no ``CAST(c AS DOUBLE)``, then narrowed to its exact 32-bit value), BIT (big-endian bytes to
 ``int``) and TIMESTAMP (UTC-aware; the session time zone is UTC).
 
-For a Parquet sink the reader processes make Arrow record batches of the chunks instead (``snapshot.columnar``);
+For a Parquet sink the readers make Arrow record batches of the chunks instead (``snapshot.columnar``);
 ``TablePlan.arrow`` says so.
 """
 

@@ -7,7 +7,7 @@ the table version, so every file of a version has the same schema. Zero dates (s
 written as null. One Arrow table per file, written with ``pq.write_table``; the bytes depend only on the
 rows (no timestamps in the footer).
 
-Rows that arrive already columnar (an initial snapshot's, made Arrow data by its reader processes):
+Rows that arrive already columnar (an initial snapshot's, made Arrow data by its readers):
 ``insert_batch`` builds the record batch the encoder would build for the same rows as one INSERT batch
 (``_seq`` from 0), and ``batch_chunk`` makes such a batch a ``Chunk`` for ``StorageTableWriter.append_chunk``.
 """
