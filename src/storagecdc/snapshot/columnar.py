@@ -2,7 +2,7 @@
 
 For a Parquet sink the readers (``snapshot.workers``) hand the changefeed finished Arrow data (the rows as inserts
 at the snapshot's commit-ts, with the Parquet format's metadata columns: ``sink.formats.parquet.insert_batch``),
-so that process does no per-row work. There are two ways to read a chunk:
+so that the changefeed's own thread does no per-row work. There are two ways to read a chunk:
 
 - **text** (keyed tables whose every column has an exact text form below): the server formats each row as
   one value, ``CONCAT_WS(0x1F, '', <column expressions>, '')``, ``snapshot.wire`` makes the result one line
