@@ -26,6 +26,7 @@ from storagecdc.snapshot.state import DONE, STARTED, SnapshotRecord, read_snapsh
 from storagecdc.snapshot.workers import read_tables
 from storagecdc.source.live import LiveSource
 from storagecdc.storage import open_store
+from storagecdc.storage.syncpoint import parse_syncpoint
 from tests.snapshot.workload import BIG_ROWS, Writer, populate
 
 pytestmark = pytest.mark.mariadb
@@ -273,3 +274,35 @@ def test_a_table_created_again_between_the_points_stops_the_continued_snapshot(
                            database=mariadb_db)
     with pytest.raises(SourceError, match=rf"table {mariadb_db}\.r was dropped and created again"):
         replicate(config, until="now")
+
+
+def test_a_syncpoint_after_the_snapshot_names_the_snapshot_files(
+    mariadb: MariaDBServer, mariadb_db: str, tmp_path: Path
+) -> None:
+    """The snapshot's files are written by writers of its own, not by the tables' dispatchers: a syncpoint
+    after it must still name them, also for a table that has no change after the snapshot."""
+    mariadb.execute_script(
+        "CREATE TABLE idle (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO idle SELECT seq, 'i' FROM seq_1_to_300;"
+        "CREATE TABLE busy (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO busy SELECT seq, 'b' FROM seq_1_to_300",
+        database=mariadb_db)
+    out = tmp_path / "out"
+    config = load_config(None, source=mariadb.uri(), sink_uri=f"file://{out}?protocol=parquet",
+                         overrides={"snapshot": "initial", "filter": [f"{mariadb_db}.*"], "sync_point": True,
+                                    "sync_point_interval": "1s"})
+    replicate(config, until="now")
+    for i in range(3):  # changes of one table only, across at least one syncpoint boundary
+        mariadb.execute(f"INSERT INTO `{mariadb_db}`.busy VALUES ({1000 + i}, 'late')")
+        time.sleep(0.6)
+    result = replicate(config, until="now")
+    assert result.counters.syncpoints >= 1
+    markers = sorted((out / "_storagecdc" / "syncpoint").glob("*.json"))
+    assert markers
+    snapshot_files = {t: sorted(str(p.relative_to(out)) for p in (out / mariadb_db / t).rglob("*.parquet"))
+                      for t in ("idle", "busy")}
+    for key in markers:
+        marker = parse_syncpoint(key.read_bytes(), str(key))
+        named = {t.name.table: [f for files in t.spans.values() for f in files] for t in marker.tables}
+        assert named["idle"] == snapshot_files["idle"][-1:]  # only the snapshot's files, and its last one
+        assert named["busy"]  # the busy table's last file before the syncpoint
+        assert all((out / f).is_file() for files in named.values() for f in files)
+    _consume_and_verify(mariadb, mariadb_db, out)

@@ -153,6 +153,8 @@ class Changefeed:
         self._start_ts = start_ts
         self._points = ResumePoints()
         self._schema_generation = -1
+        self._scheduled_generation = -1
+        """The schema generation at which every table last got a dispatcher (``_schedule_every_table``)."""
         self._schema: SchemaSnapshot | None = None
         self._published = start_ts or 0
         self._position_published: SourcePosition | None = None
@@ -303,8 +305,26 @@ class Changefeed:
         for d in self._touched:
             d.resolved(ts)
         self._touched.clear()
+        self._schedule_every_table()
         self._block(SyncPointEvent(ts), [d for ds in self._spans.values() for d in ds])
         self.counters.syncpoints += 1
+
+    def _schedule_every_table(self) -> None:
+        """Give every selected table that exists now a dispatcher, so that a syncpoint's cut names it: dispatchers
+        are otherwise made at a table's first change in this process, and a table unchanged since the run
+        resumed (or since the snapshot's records were written by writers of its own) would be missing from the
+        marker. Done again only when the schema changed since the last time."""
+        tracker = self.assembler.tracker
+        generation = self.assembler.schema_generation
+        if tracker is None or generation == self._scheduled_generation:
+            return
+        self._scheduled_generation = generation
+        selected = self.config.table_filter()
+        for name in tracker.table_names():
+            if name not in self._spans and selected.match(name):
+                info = tracker.table(name)
+                if info is not None:
+                    self._add_table(info)
 
     def _block(self, event: DDLEvent | SyncPointEvent, spans: list[TableDispatcher]) -> None:
         began = time.monotonic()
