@@ -10,7 +10,7 @@ import pytest
 from storagecdc.model import make_ts
 from storagecdc.sink.flush_policy import buffer_due
 from storagecdc.sink.options import KIB, MIB, SinkOptions, parse_sink_options
-from storagecdc.sink.resume_probe import TableCensus, census_of
+from storagecdc.sink.resume_probe import TableCensus
 from storagecdc.storage.memory import MemoryStore
 from storagecdc.storage.paths import DataDir
 from tests.sink.test_writer import DIR1, Clock, txn, writer
@@ -93,12 +93,13 @@ def test_writer_holds_a_small_buffer_until_max_flush_interval_and_a_big_one_unti
 def test_fresh_table_is_written_without_a_probe() -> None:
     store = RecordingStore()
     store.put("test/orders/meta/schema_42_0000000000.json", b"{}")  # schema files alone: still fresh
-    w = writer(store)
+    census = TableCensus(store)  # the sink's, which its writers share
+    w = writer(store, census=census)
     w.append(txn(DAY1, 0, 3))
     w.flush()
     assert store.gets == [] and store.heads == []  # nothing to resume from: no index GET, no HEAD
     assert store.puts[1:] == [DIR1 + "CDC00000000000000000001.csv", DIR1 + "meta/CDC.index"]
-    again = writer(store)  # another writer of this process in the same directory probes
+    again = writer(store, census=census)  # another writer of the sink in the same directory probes
     again.append(txn(DAY1, 3, 1))
     again.flush()
     assert store.gets == [DIR1 + "meta/CDC.index"]
@@ -111,14 +112,22 @@ def test_table_with_earlier_files_is_probed() -> None:
     earlier = DIR1 + "CDC00000000000000000007.csv"
     store.put(earlier, b"earlier")
     store.put(DIR1 + "meta/CDC.index", b"CDC00000000000000000007.csv\n")
-    w = writer(store)
+    census = TableCensus(store)
+    w = writer(store, census=census)
     w.append(txn(DAY1, 0, 1))
     w.flush()
     assert store.get(earlier) == b"earlier"
     assert store.puts[-2] == DIR1 + "CDC00000000000000000008.csv"
-    census = census_of(store)
     assert census.claim(DataDir("test", "fresh", 42), None)
     assert not census.claim(DataDir("test", "customers", 42, date="2023-11-15"), None)
+
+
+def test_a_writer_without_a_census_probes_every_directory() -> None:
+    store = RecordingStore()
+    w = writer(store)
+    w.append(txn(DAY1, 0, 1))
+    w.flush()
+    assert store.gets == [DIR1 + "meta/CDC.index"] and store.heads
 
 
 def test_census_that_gives_up_probes_everything() -> None:

@@ -12,6 +12,7 @@ from storagecdc.errors import ObjectExistsError, SinkError
 from storagecdc.model import Op, RowChanges, make_ts
 from storagecdc.sink.formats import encoder_for
 from storagecdc.sink.options import KIB, MIB, SinkOptions
+from storagecdc.sink.resume_probe import TableCensus
 from storagecdc.sink.writer import StorageTableWriter
 from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.local import LocalStore
@@ -45,10 +46,10 @@ class Clock:
 
 
 def writer(store: ObjectStore, clock: Clock | None = None, *, dispatcher_id: str | None = None,
-           **opts: object) -> StorageTableWriter:
+           census: TableCensus | None = None, **opts: object) -> StorageTableWriter:
     options = SinkOptions(**{"protocol": "csv", **opts})  # type: ignore[arg-type]
     return StorageTableWriter(store, T, options, encoder_for(T, options), dispatcher_id=dispatcher_id,
-                              clock=clock or Clock())
+                              clock=clock or Clock(), census=census)
 
 
 def txn(ts: int, first: int, count: int, note: str = "x" * 50) -> RowChanges:

@@ -5,8 +5,9 @@ never overwritten: the index file (``meta/CDC.index``) is read, then the followi
 until one is free (a GET and a HEAD at least). For a table that had no data directory when this process
 started writing, that is wasted: nothing can be there but what this process wrote itself.
 
-``TableCensus`` lists the store once, at the first resume of any writer on it (the process owns the sink
-prefix by then, so no other process adds files afterwards), and keeps the tables (``<schema>/<table>/``)
+``TableCensus`` (one per sink: ``StorageSink`` hands it to its writers) lists the store once, at the first
+resume of any of its writers (the process owns the sink prefix by then, so no other process adds files
+afterwards), and keeps the tables (``<schema>/<table>/``)
 that have data directories. A directory of any other table is fresh (index 0, no request) unless a writer
 of this process has resumed in it before (with the same dispatcher id: file names of other ids never
 collide); then it is probed as usual. A store with more than ``CENSUS_MAX_KEYS`` objects is not listed to
@@ -17,7 +18,6 @@ anyway (e.g. a request of a previous owner that landed late) is skipped, not ove
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable
 
 from storagecdc.errors import ObjectNotFoundError
@@ -74,24 +74,12 @@ class TableCensus:
             return fresh
 
 
-_CENSUSES: weakref.WeakKeyDictionary[ObjectStore, TableCensus] = weakref.WeakKeyDictionary()
-_CENSUSES_LOCK = threading.Lock()
-
-
-def census_of(store: ObjectStore) -> TableCensus:
-    """The census of ``store`` (one per store object, taken lazily)."""
-    with _CENSUSES_LOCK:
-        census = _CENSUSES.get(store)
-        if census is None:
-            census = _CENSUSES[store] = TableCensus(store)
-        return census
-
-
-def last_index(store: ObjectStore, data_dir: DataDir, dispatcher_id: str | None,
+def last_index(store: ObjectStore, census: TableCensus | None, data_dir: DataDir, dispatcher_id: str | None,
                data_key: Callable[[DataDir, int], str]) -> int:
-    """The last index used in ``data_dir`` by ``dispatcher_id``'s files: 0 for a fresh directory, otherwise
-    the index file's, then probed past existing data files (``data_key`` builds a data file's key)."""
-    if census_of(store).claim(data_dir, dispatcher_id):
+    """The last index used in ``data_dir`` by ``dispatcher_id``'s files: 0 for a directory ``census`` knows
+    to be fresh, otherwise the index file's, then probed past existing data files (``data_key`` builds a data
+    file's key). Without a census every directory is probed."""
+    if census is not None and census.claim(data_dir, dispatcher_id):
         return 0
     index_key = build_index_file_key(data_dir, dispatcher_id=dispatcher_id)
     try:

@@ -24,6 +24,7 @@ from storagecdc.model import BlockScope, DDLEvent, TableInfo, TableName
 from storagecdc.sink.base import TableCut
 from storagecdc.sink.formats import TableEncoder, encoder_for
 from storagecdc.sink.options import SinkOptions
+from storagecdc.sink.resume_probe import TableCensus
 from storagecdc.sink.syncpoint_cut import SyncpointCuts
 from storagecdc.sink.uploads import Uploads
 from storagecdc.sink.writer import Clock, StorageTableWriter, wall_clock_ms
@@ -58,6 +59,8 @@ class StorageSink:
         self._pending_checkpoint: int | None = None
         self._cuts = SyncpointCuts(store, options)
         self._uploads = Uploads(options.worker_count, UPLOAD_FILES_IN_FLIGHT * options.file_size)
+        self._census = TableCensus(store)
+        """The tables with data directories when the first writer resumed (no probes for the others)."""
 
     @property
     def store(self) -> ObjectStore:
@@ -78,7 +81,7 @@ class StorageSink:
         if encoder is None:
             encoder = self._encoders[key] = encoder_for(table, self._options)
         return StorageTableWriter(self._store, table, self._options, encoder, dispatcher_id=dispatcher_id,
-                                  clock=self._clock, lane=self._uploads.lane())
+                                  clock=self._clock, lane=self._uploads.lane(), census=self._census)
 
     # -- block events ----------------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from storagecdc.sink.base import FileRef
 from storagecdc.sink.flush_policy import buffer_due
 from storagecdc.sink.formats.base import Chunk, TableEncoder
 from storagecdc.sink.options import SinkOptions
-from storagecdc.sink.resume_probe import last_index
+from storagecdc.sink.resume_probe import TableCensus, last_index
 from storagecdc.sink.uploads import Lane, Uploads
 from storagecdc.storage.base import ObjectStore
 from storagecdc.storage.paths import (
@@ -127,12 +127,14 @@ class StorageTableWriter:
     """``sink.base.TableWriter`` over an ``ObjectStore``. Not thread-safe; one owner.
 
     ``lane``: where its files are uploaded (the sink's pool); without one, each file is written inline.
+    ``census``: the sink's ``resume_probe.TableCensus``; without one, every directory is probed.
     """
 
     def __init__(self, store: ObjectStore, table: TableInfo, options: SinkOptions, encoder: TableEncoder,
                  *, dispatcher_id: str | None = None, clock: Clock = wall_clock_ms,
-                 lane: Lane | None = None) -> None:
+                 lane: Lane | None = None, census: TableCensus | None = None) -> None:
         self._store = store
+        self._census = census
         self._info = table
         self._opts = options
         self._encoder = encoder
@@ -282,7 +284,7 @@ class StorageTableWriter:
 
     def _resume(self, data_dir: DataDir) -> int:
         """The last used index of a directory (``resume_probe.last_index``: no request for a fresh table)."""
-        return last_index(self._store, data_dir, self._dispatcher_id, self._data_key)
+        return last_index(self._store, self._census, data_dir, self._dispatcher_id, self._data_key)
 
     def _submit(self, partition: int | None, chunks: list[Chunk],
                 stamps: list[tuple[int, int]]) -> Future[FileRef]:
