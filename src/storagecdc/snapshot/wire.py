@@ -17,7 +17,6 @@ caller reads that chunk another way. A server error in the middle of the rows is
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,11 +111,13 @@ class LineReader:
                 grown = bytearray(2 * len(buf))
                 grown[:have] = buf[:have]
                 buf = self._buf = grown
-            # The first read takes what pymysql's reader holds (at most its buffer's size, and without asking the
-            # socket for more once it holds some: a larger request would also wait for the socket); later
-            # reads go past its empty buffer, one socket read each, straight into ours.
-            with memoryview(buf) as view:
-                got = rfile.readinto1(view[have:have + (_READ if have else io.DEFAULT_BUFFER_SIZE)])
+            if not have:  # what pymysql's reader holds (read1 asks the socket only when it holds nothing)
+                data = rfile.read1(_READ)
+                got = len(data)
+                buf[:got] = data
+            else:  # its buffer is empty now: one socket read each time, straight into ours
+                with memoryview(buf) as view:
+                    got = rfile.readinto1(view[have:have + _READ])
             if not got:
                 raise ValueError("the server closed the connection in the middle of a result")
             have += got
