@@ -13,7 +13,14 @@ import pytest
 
 from storagecdc.errors import ConfigError, SinkError
 from storagecdc.model import ABSENT, Op
-from storagecdc.sink.formats.parquet import ParquetEncoder, arrow_schema, arrow_type, dictionary_columns
+from storagecdc.sink.formats.base import Chunk
+from storagecdc.sink.formats.parquet import (
+    ROW_GROUP_ROWS,
+    ParquetEncoder,
+    arrow_schema,
+    arrow_type,
+    dictionary_columns,
+)
 from storagecdc.sink.options import SinkOptions
 from tests.sink.tables import COMMIT_TS, WIDE, WIDE_NULLS, batch, col, table, wide_row
 
@@ -153,6 +160,23 @@ def test_dictionary_encoding_only_where_values_repeat() -> None:
         assert "RLE_DICTIONARY" not in encodings[distinct], distinct
     nulls = pa.array([None] * 4, pa.int32())
     assert dictionary_columns(pa.table({"a": [1, 1, 1, 2], "b": [1, 2, 3, 3], "n": nulls})) == ["a", "n"]
+
+
+def test_file_bytes_do_not_depend_on_the_chunking() -> None:
+    """Row groups of exactly ROW_GROUP_ROWS rows, dictionary columns chosen from the file's first rows."""
+    enc = ParquetEncoder(WIDE, SinkOptions(protocol="parquet"))
+    whole = enc.encode(batch(WIDE, Op.INSERT, [wide_row(i % 5000) for i in range(ROW_GROUP_ROWS + 300)]))
+    files = []
+    for size in (ROW_GROUP_ROWS + 300, 50_000, 777):
+        builder = enc.file_builder()
+        for start in range(0, whole.rows, size):
+            part = whole.data.slice(start, size)
+            builder.add(Chunk(part, part.num_rows, part.nbytes))
+        files.append(builder.finish())
+    assert files[0] == files[1] == files[2] == enc.assemble([whole])
+    meta = pq.read_metadata(io.BytesIO(files[0]))
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [ROW_GROUP_ROWS, 300]
+    assert pq.read_table(io.BytesIO(files[0])).equals(whole.data)
 
 
 def test_absent_and_bad_values_name_the_table() -> None:

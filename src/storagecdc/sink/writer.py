@@ -14,6 +14,8 @@ buffer is encoded chunks, so a 1M-row transaction costs about one file's worth o
   transactions (on a barrier, or when ``flush_due``).
 - Uploads: a file is assembled (Parquet: compressed) and written by the writer's ``uploads.Lane``, on the
   sink's upload threads, one file after the other in order, while the writer goes on buffering and encoding.
+  Rows that arrive already encoded (``append_chunk``: a snapshot's) are not buffered: the lane builds their
+  file as they come (``TableEncoder.file_builder``) and finishes it at the cut.
   A file cut by size is not waited for; ``flush`` returns when every file of the writer is durable (inside
   ``Uploads.deferred()``, when that block ends), ``close`` when none is in flight any more.
 - Directories: ``<schema>/<table>/<version>[/<partition>][/<date>]``. The date is the UTC date of the file's
@@ -38,7 +40,7 @@ from storagecdc.errors import ObjectExistsError, SinkError
 from storagecdc.model import RowChanges, TableInfo, TableName
 from storagecdc.sink.base import FileRef
 from storagecdc.sink.flush_policy import buffer_due
-from storagecdc.sink.formats.base import Chunk, TableEncoder
+from storagecdc.sink.formats.base import Chunk, FileBuilder, TableEncoder
 from storagecdc.sink.options import SinkOptions
 from storagecdc.sink.resume_probe import TableCensus, last_index
 from storagecdc.sink.uploads import Lane, Uploads
@@ -106,6 +108,17 @@ class _Buffer:
         return i
 
 
+@dataclass(slots=True)
+class _Building:
+    """A file built in the lane as ``append_chunk`` hands it chunks."""
+
+    builder: FileBuilder
+    first_ts: int
+    last_ts: int = 0
+    size: int = 0
+    rows: int = 0
+
+
 def slices(batch: RowChanges, rows: int = ENCODE_SLICE_ROWS) -> list[RowChanges]:
     """A batch cut into batches of at most ``rows`` rows (seq, before images and flags follow)."""
     n = len(batch.rows)
@@ -143,6 +156,8 @@ class StorageTableWriter:
         self._date_separator = DateSeparator(options.date_separator)
         self._ext = encoder.extension.lstrip(".")
         self._buffers: dict[int | None, _Buffer] = {}
+        self._building: _Building | None = None
+        """The file ``append_chunk`` is building, if any."""
         self._lane = lane or Uploads(0, 0).lane()
         self._last_index: dict[DataDir, int] = {}
         """Last index written per directory; read and written by the lane's jobs only."""
@@ -175,6 +190,8 @@ class StorageTableWriter:
             )
         if not changes.rows:
             return
+        if self._building is not None:  # chunks appended before go first
+            self._finish_building()
         partition = changes.partition_id if self._opts.enable_partition_separator else None
         buffer = self._buffers.get(partition)
         if buffer is None:
@@ -191,19 +208,37 @@ class StorageTableWriter:
                     self._cut(partition, buffer)
 
     def append_chunk(self, chunk: Chunk, commit_ts: int) -> None:
-        """Buffer rows that arrive already encoded (an initial snapshot's Arrow chunks for Parquet), all of the
-        transaction ``commit_ts`` and of no partition; files are cut as for ``append``."""
+        """Rows that arrive already encoded (an initial snapshot's Arrow chunks for Parquet), all of the
+        transaction ``commit_ts`` and of no partition. They are not buffered: each goes to the lane at once,
+        into the file being built (``TableEncoder.file_builder``: Parquet encodes a row group as soon as it has
+        one), so memory holds what the lane has not taken yet rather than a file's worth; the file is cut when
+        its chunks reach ``file-size``, as buffered ones are."""
         if not chunk.rows:
             return
-        buffer = self._buffers.get(None)
-        if buffer is None:
-            buffer = self._buffers[None] = _Buffer()
-        if buffer.first_buffered_ms is None:
-            buffer.first_buffered_ms = self._clock()
-        self._encode_pending(buffer, complete_only=False)
-        buffer.add(chunk, commit_ts, commit_ts)
-        if buffer.size >= self._opts.file_size:
-            self._cut(None, buffer)
+        if any(b.chunks or b.pending for b in self._buffers.values()):  # rows appended before go first
+            for partition, buffer in self._buffers.items():
+                self._encode_pending(buffer, complete_only=False)
+                if buffer.chunks:
+                    self._submit(partition, *buffer.take(len(buffer.chunks), self._clock()))
+        building = self._building
+        if building is None:
+            building = self._building = _Building(self._encoder.file_builder(), commit_ts)
+        self._lane.submit(functools.partial(building.builder.add, chunk), chunk.size)
+        building.size += chunk.size
+        building.rows += chunk.rows
+        building.last_ts = commit_ts
+        if building.size >= self._opts.file_size:
+            self._finish_building()
+
+    def _finish_building(self) -> Future[FileRef] | None:
+        """Hand the file being built (``append_chunk``) to the lane to be finished and written."""
+        building, self._building = self._building, None
+        if building is None:
+            return None
+        info = self._info
+        data_dir = DataDir(info.name.schema, info.name.table, info.version, None, self._date(building.first_ts))
+        return self._lane.submit(functools.partial(self._write, data_dir, building.builder.finish, building.rows,
+                                                   [(building.first_ts, building.last_ts)]), 0)
 
     def _encode_pending(self, buffer: _Buffer, *, complete_only: bool) -> None:
         """Encode waiting batches into one chunk. With ``complete_only`` the batches of the last (maybe still
@@ -245,6 +280,9 @@ class StorageTableWriter:
         """Write everything buffered and wait until every file of this writer is durable; returns the files
         this call wrote. Inside ``Uploads.deferred()`` it does not wait and returns no files."""
         futures = []
+        built = self._finish_building()
+        if built is not None:
+            futures.append(built)
         for partition, buffer in self._buffers.items():
             self._encode_pending(buffer, complete_only=False)
             if buffer.chunks:
@@ -268,6 +306,7 @@ class StorageTableWriter:
         """Drop the buffers; return when no file of this writer is in flight any more (a failed upload is
         raised by the sink's next wait)."""
         self._buffers.clear()
+        self._building = None
         self._lane.idle()
 
     # -- writing ---------------------------------------------------------------------------------------
@@ -291,16 +330,19 @@ class StorageTableWriter:
         """Hand a file to the lane (its directory, and so its date, is fixed now)."""
         info = self._info
         data_dir = DataDir(info.name.schema, info.name.table, info.version, partition, self._date(stamps[0][0]))
-        return self._lane.submit(functools.partial(self._write, data_dir, chunks, stamps),
+        return self._lane.submit(functools.partial(self._write, data_dir,
+                                                   functools.partial(self._encoder.assemble, chunks),
+                                                   sum(c.rows for c in chunks), stamps),
                                  sum(c.size for c in chunks))
 
-    def _write(self, data_dir: DataDir, chunks: list[Chunk], stamps: list[tuple[int, int]]) -> FileRef:
+    def _write(self, data_dir: DataDir, assemble: Callable[[], bytes], rows: int,
+               stamps: list[tuple[int, int]]) -> FileRef:
         """Assemble and write one file, then the index file naming it (a lane job)."""
         info = self._info
         last = self._last_index.get(data_dir)
         if last is None:
             last = self._resume(data_dir)
-        data = self._encoder.assemble(chunks)
+        data = assemble()
         for _ in range(MAX_CLAIM_ATTEMPTS):
             index = last + 1
             key = self._data_key(data_dir, index)
@@ -318,4 +360,4 @@ class StorageTableWriter:
                         build_index_content(name))
         self._last_index[data_dir] = index
         self._last_written = index
-        return FileRef(key, index, sum(c.rows for c in chunks), stamps[0][0], stamps[-1][1])
+        return FileRef(key, index, rows, stamps[0][0], stamps[-1][1])

@@ -13,6 +13,7 @@ Expansion (``expand``): an UPDATE is written as one ``U`` record with the new va
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,6 +45,31 @@ class TableEncoder(Protocol):
     def assemble(self, chunks: list[Chunk]) -> bytes:
         """The bytes of a data file made of ``chunks`` (header and footer included)."""
         ...
+
+    def file_builder(self) -> FileBuilder:
+        """A data file made chunk by chunk: ``finish()`` gives the bytes ``assemble`` gives for the same
+        chunks (a format may encode the chunks as they come, so that they need not all be held)."""
+        ...
+
+
+class FileBuilder(Protocol):
+    def add(self, chunk: Chunk) -> None: ...
+
+    def finish(self) -> bytes: ...
+
+
+class ChunkList:
+    """The ``FileBuilder`` of a format whose files are assembled at once: it keeps the chunks."""
+
+    def __init__(self, assemble: Callable[[list[Chunk]], bytes]) -> None:
+        self._assemble = assemble
+        self._chunks: list[Chunk] = []
+
+    def add(self, chunk: Chunk) -> None:
+        self._chunks.append(chunk)
+
+    def finish(self) -> bytes:
+        return self._assemble(self._chunks)
 
 
 def join_text_chunks(chunks: list[Chunk]) -> Chunk:

@@ -22,7 +22,7 @@ from typing import Any
 
 from storagecdc.model import ABSENT, ColumnInfo, Op, RowChanges, TableInfo, ts_physical_ms
 from storagecdc.sink.formats import values as V
-from storagecdc.sink.formats.base import Chunk, expand, interleave, join_text_chunks, transpose
+from storagecdc.sink.formats.base import Chunk, ChunkList, expand, interleave, join_text_chunks, transpose
 from storagecdc.sink.options import SinkOptions
 
 _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029",
@@ -233,3 +233,6 @@ class CanalJsonEncoder:
 
     def assemble(self, chunks: list[Chunk]) -> bytes:
         return b"".join(c.data for c in chunks)
+
+    def file_builder(self) -> ChunkList:
+        return ChunkList(self.assemble)

@@ -16,7 +16,7 @@ from typing import Any
 from storagecdc.errors import SinkError
 from storagecdc.model import Op, RowChanges, TableInfo
 from storagecdc.sink.formats import values as V
-from storagecdc.sink.formats.base import Chunk, Part, expand, interleave, join_text_chunks, transpose
+from storagecdc.sink.formats.base import Chunk, ChunkList, Part, expand, interleave, join_text_chunks, transpose
 from storagecdc.sink.options import SinkOptions
 
 Field = Callable[[V.Column], tuple[Sequence[Any], str]]
@@ -188,6 +188,9 @@ class CsvEncoder:
         if self._opts.output_field_header:
             return self.header().encode("utf-8") + body
         return body
+
+    def file_builder(self) -> ChunkList:
+        return ChunkList(self.assemble)
 
 
 def _string_quoter(quote: str, delimiter: str) -> Callable[[str], str]:

@@ -14,7 +14,6 @@ Rows that arrive already columnar (an initial snapshot's, made Arrow data by its
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,10 +223,60 @@ class ParquetEncoder:
         return pa.Table.from_arrays(meta + self._data_arrays(run.rows), schema=self.schema)
 
     def assemble(self, chunks: list[Chunk]) -> bytes:
-        table = pa.concat_tables([c.data for c in chunks]) if chunks else self.schema.empty_table()
-        out = io.BytesIO()
-        pq.write_table(table, out, compression=self._compression or "none", use_dictionary=dictionary_columns(table))
-        return out.getvalue()
+        builder = self.file_builder()
+        for chunk in chunks:
+            builder.add(chunk)
+        return builder.finish()
+
+    def file_builder(self) -> ParquetFileBuilder:
+        return ParquetFileBuilder(self.schema, self._compression or "none")
+
+
+ROW_GROUP_ROWS = 128 * 1024
+"""Rows per row group of a data file (the last one holds the rest)."""
+
+
+class ParquetFileBuilder:
+    """One data file, encoded a row group at a time as its chunks come (``FileBuilder``): the Arrow data
+    waiting is at most a row group's, plus the file's encoded bytes so far. Row groups hold exactly
+    ``ROW_GROUP_ROWS`` rows and which columns are dictionary-encoded is decided from the file's first rows
+    (``dictionary_columns``), so the bytes depend on the file's rows only, not on how they were chunked."""
+
+    def __init__(self, schema: pa.Schema, compression: str) -> None:
+        self._schema = schema
+        self._compression = compression
+        self._out = pa.BufferOutputStream()
+        self._writer: pq.ParquetWriter | None = None
+        self._waiting: list[pa.Table] = []
+        self._waiting_rows = 0
+
+    def add(self, chunk: Chunk) -> None:
+        table: pa.Table = chunk.data
+        self._waiting.append(table)
+        self._waiting_rows += table.num_rows
+        if self._waiting_rows >= ROW_GROUP_ROWS:
+            rows = pa.concat_tables(self._waiting)
+            done = rows.num_rows - rows.num_rows % ROW_GROUP_ROWS
+            for start in range(0, done, ROW_GROUP_ROWS):
+                self._write(rows.slice(start, ROW_GROUP_ROWS))
+            rest = rows.slice(done)
+            self._waiting = [rest] if rest.num_rows else []
+            self._waiting_rows = rest.num_rows
+
+    def finish(self) -> bytes:
+        if self._waiting or self._writer is None:
+            rows = pa.concat_tables(self._waiting) if self._waiting else self._schema.empty_table()
+            self._write(rows)
+        assert self._writer is not None
+        self._writer.close()
+        data: bytes = self._out.getvalue().to_pybytes()
+        return data
+
+    def _write(self, rows: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._out, self._schema, compression=self._compression,
+                                            use_dictionary=dictionary_columns(rows))
+        self._writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
 
 
 DICTIONARY_SAMPLE = 1024
