@@ -27,6 +27,7 @@ from typing import Any
 import pymysql.cursors
 
 from storagecdc.model import ColumnInfo, TableInfo, TableName
+from storagecdc.table_filter import SYSTEM_SCHEMAS
 
 Row = tuple[Any, ...]
 Converter = Callable[[Any], Any]
@@ -214,6 +215,13 @@ def key_ranges(conn: pymysql.Connection[Any], plans: list[TablePlan], chunk_rows
         out.extend(replace(plan, estimated_rows=plan.estimated_rows // pieces, after=a, upto=u)
                    for a, u in zip(afters, uptos, strict=True))
     return out
+
+
+def selected_schemas(conn: pymysql.Connection[Any], match: Callable[[str], bool]) -> list[str]:
+    """The server's databases that ``match`` selects, system schemas left out."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW DATABASES")
+        return [str(row[0]) for row in cur.fetchall() if str(row[0]).lower() not in SYSTEM_SCHEMAS and match(row[0])]
 
 
 def table_facts(conn: pymysql.Connection[Any], schemas: list[str]) -> dict[TableName, tuple[int, str]]:

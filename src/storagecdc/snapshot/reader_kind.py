@@ -16,15 +16,13 @@ import pymysql
 
 from storagecdc.config import ChangefeedConfig
 from storagecdc.model import TableName
+from storagecdc.snapshot.reader import selected_schemas, table_facts
 
 ROW_WAY_SHARE = 0.1
 """Largest share of the estimated rows in tables without a primary key for which reader threads are used."""
 
-_TABLES = (
-    "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_ROWS, EXISTS (SELECT 1 FROM information_schema.STATISTICS s"
-    " WHERE s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND s.INDEX_NAME = 'PRIMARY')"
-    " FROM information_schema.TABLES t WHERE t.TABLE_TYPE = 'BASE TABLE'"
-)
+_KEYED = ("SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME FROM information_schema.STATISTICS"
+          " WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA IN ({})")
 
 
 def reads_arrow(config: ChangefeedConfig) -> bool:
@@ -33,15 +31,20 @@ def reads_arrow(config: ChangefeedConfig) -> bool:
 
 
 def use_threads(conn: pymysql.Connection[Any], config: ChangefeedConfig) -> bool:
-    """Whether this changefeed's snapshot reads with threads (see the module)."""
+    """Whether this changefeed's snapshot reads with threads (see the module). information_schema is asked
+    about the selected databases only (all of a server's tables took 0.17 s on a near-empty MariaDB)."""
     if not reads_arrow(config):
         return False
     selected = config.table_filter()
-    unkeyed = total = 0
+    schemas = selected_schemas(conn, selected.match_schema)
+    if not schemas:
+        return True
     with conn.cursor() as cur:
-        cur.execute(_TABLES)
-        for schema, table, rows, keyed in cur.fetchall():
-            if selected.match(TableName(str(schema), str(table))):
-                total += int(rows or 0)
-                unkeyed += 0 if keyed else int(rows or 0)
+        cur.execute(_KEYED.format(", ".join(["%s"] * len(schemas))), schemas)
+        keyed = {TableName(str(schema), str(table)) for schema, table in cur.fetchall()}
+    unkeyed = total = 0
+    for name, (rows, _) in table_facts(conn, schemas).items():
+        if selected.match(name):
+            total += rows
+            unkeyed += 0 if name in keyed else rows
     return unkeyed <= ROW_WAY_SHARE * total

@@ -53,7 +53,14 @@ from storagecdc.snapshot.arrow_sink import ArrowTables
 from storagecdc.snapshot.durable import continuable, durable_max_key, has_rows
 from storagecdc.snapshot.point import ConsistentPoint, take_point
 from storagecdc.snapshot.progress import SnapshotProgress, watch
-from storagecdc.snapshot.reader import ArrowTarget, TablePlan, key_ranges, same_columns, table_facts
+from storagecdc.snapshot.reader import (
+    ArrowTarget,
+    TablePlan,
+    key_ranges,
+    same_columns,
+    selected_schemas,
+    table_facts,
+)
 from storagecdc.snapshot.reader_kind import use_threads
 from storagecdc.snapshot.state import DONE, PENDING, STARTED, SnapshotRecord, TableState
 from storagecdc.snapshot.workers import read_tables
@@ -62,7 +69,6 @@ from storagecdc.source.schema import SchemaTracker
 from storagecdc.source.stream import SchemaOptions
 from storagecdc.source.txn import AssemblerState, TransactionAssembler
 from storagecdc.storage.base import ObjectStore
-from storagecdc.table_filter import SYSTEM_SCHEMAS
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +255,7 @@ def _plan(config: ChangefeedConfig, store: ObjectStore, record: SnapshotRecord |
     if record is None:
         start_ts = make_ts(point.server_ms)  # logical 0: the rows take 1, as a transaction would
         tracker = schema_options.tracker_factory(start_ts, flavor)
-        tracker.load_from_server(conn, _schemas(conn, table_filter.match_schema))
+        tracker.load_from_server(conn, selected_schemas(conn, table_filter.match_schema))
         names = [n for n in tracker.table_names() if table_filter.match(n)]
         facts = table_facts(conn, sorted({n.schema for n in names}))
         tables = {n: TableState(PENDING, point.position, created=facts.get(n, (0, ""))[1]) for n in names}
@@ -305,12 +311,6 @@ def _continued(store: ObjectStore, config: ChangefeedConfig, info: TableInfo, ol
         earlier.append((durable, old.read_at))
     log.info("snapshot: %s continues after key %s", info.name, earlier[-1][0] if earlier else "(none)")
     return TableState(STARTED, point, old.rows, earlier, old.created)
-
-
-def _schemas(conn: Any, match: Any) -> list[str]:
-    with conn.cursor() as cur:
-        cur.execute("SHOW DATABASES")
-        return [row[0] for row in cur.fetchall() if row[0].lower() not in SYSTEM_SCHEMAS and match(row[0])]
 
 
 _CHANGED = ("table {name} {what} since the interrupted snapshot began; its rows cannot be continued "
