@@ -22,7 +22,8 @@ class RetryPolicy:
     """How long and how often to retry a retryable ``StorageError``."""
 
     deadline_s: float = 120.0
-    """Give up when the next attempt would start after this many seconds from the first."""
+    """Retry for this many seconds from the first attempt: the last wait is cut short so that one attempt is
+    made at the deadline, then the error is raised."""
     base_delay_s: float = 0.05
     max_delay_s: float = 5.0
 
@@ -47,9 +48,10 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, *,
         except StorageError as exc:
             if not exc.retryable:
                 raise
-            delay = policy.delay(attempt, rng)
             attempt += 1
-            if time.monotonic() - start + delay > policy.deadline_s:
+            left = policy.deadline_s - (time.monotonic() - start)
+            if left <= 0:
                 raise StorageError(f"{exc} (gave up after {attempt} attempts in "
-                                f"{time.monotonic() - start:.1f}s)", retryable=True) from exc
+                                   f"{time.monotonic() - start:.1f}s)", retryable=True) from exc
+            delay = min(policy.delay(attempt - 1, rng), left)
         sleep(delay)
