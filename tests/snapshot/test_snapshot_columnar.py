@@ -177,6 +177,7 @@ def test_append_chunk_cuts_files_at_the_file_size(tmp_path: Path) -> None:
         for start in range(0, 1000, 100):
             data = [pa.array(range(start, start + 100), pa.int32()), pa.array([f"v{i}" for i in range(100)])]
             writer.append_chunk(batch_chunk(insert_batch(encoder.schema, data, TS), encoder.schema), TS)
+            assert writer.buffered_bytes == 0  # not held until the cut: already in the lane's file builder
         writer.flush()
         writer.close()
     finally:

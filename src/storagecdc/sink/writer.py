@@ -216,10 +216,7 @@ class StorageTableWriter:
         if not chunk.rows:
             return
         if any(b.chunks or b.pending for b in self._buffers.values()):  # rows appended before go first
-            for partition, buffer in self._buffers.items():
-                self._encode_pending(buffer, complete_only=False)
-                if buffer.chunks:
-                    self._submit(partition, *buffer.take(len(buffer.chunks), self._clock()))
+            self._submit_everything()
         building = self._building
         if building is None:
             building = self._building = _Building(self._encoder.file_builder(), commit_ts)
@@ -279,6 +276,14 @@ class StorageTableWriter:
     def flush(self) -> list[FileRef]:
         """Write everything buffered and wait until every file of this writer is durable; returns the files
         this call wrote. Inside ``Uploads.deferred()`` it does not wait and returns no files."""
+        futures = self._submit_everything()
+        self._lane.wait()
+        if self._lane.deferring:
+            return []
+        return [f.result() for f in futures]
+
+    def _submit_everything(self) -> list[Future[FileRef]]:
+        """Hand the lane every row this writer holds, as files: the file being built, then each buffer's."""
         futures = []
         built = self._finish_building()
         if built is not None:
@@ -286,12 +291,8 @@ class StorageTableWriter:
         for partition, buffer in self._buffers.items():
             self._encode_pending(buffer, complete_only=False)
             if buffer.chunks:
-                chunks, stamps = buffer.take(len(buffer.chunks), self._clock())
-                futures.append(self._submit(partition, chunks, stamps))
-        self._lane.wait()
-        if self._lane.deferring:
-            return []
-        return [f.result() for f in futures]
+                futures.append(self._submit(partition, *buffer.take(len(buffer.chunks), self._clock())))
+        return futures
 
     def last_file_index(self) -> int:
         """Index of the last durable data file of this writer (0 before its first write)."""

@@ -8,9 +8,8 @@
   probe object written twice, then deleted); where it does not, a HEAD/GET check precedes the write. A
   412 answer can be the store rejecting our own retry of a PUT that already landed, so the object is read
   back and identical bytes count as success.
-- Objects of ``multipart_threshold`` bytes or more are uploaded in parts; a create-only one is checked first
-  (HEAD/GET) on every store, since a store may honour ``If-None-Match`` on PutObject but not on
-  CompleteMultipartUpload.
+- Objects of ``multipart_threshold`` bytes or more are uploaded in parts (``If-None-Match`` on
+  CompleteMultipartUpload where the store honours it, the HEAD/GET check before it where it does not).
 - botocore's and urllib3's loggers are held at INFO unless the application set their level: their DEBUG
   records print signed request headers (the access key id, ``x-amz-security-token``), so ``--log-level
   debug`` would leak credentials (and dwarf storagecdc's own records).
@@ -346,10 +345,7 @@ class S3Store:
         check_first = create_only and not conditional
         try:
             if len(data) >= self._opts.multipart_threshold:
-                # Checked first even where PutObject honours If-None-Match: a store may ignore it on
-                # CompleteMultipartUpload (a SeaweedFS run of the conformance suite let a different object
-                # replace the first).
-                if create_only:
+                if check_first:
                     same = self._existing_matches(key, data)
                     if same is not None:
                         if same:
